@@ -1,0 +1,14 @@
+"""DL Lab: the router. It sets up the page, the shared sidebar and the navigation, and nothing else."""
+
+import streamlit as st
+
+from ui.catalog import HOME, TOPIC_PAGES
+from ui.sidebar import draw_sidebar
+
+st.set_page_config(page_title="DL Lab", page_icon=":material/school:", layout="wide")
+
+pages = [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]
+pages += [st.Page(topic.path, title=topic.title, icon=topic.icon) for topic in TOPIC_PAGES]
+navigation = st.navigation(pages)
+draw_sidebar()
+navigation.run()

@@ -1,0 +1,1 @@
+"""Speed and accuracy measurements. Each module has a ``run() -> list[dict]`` and a ``__main__``."""

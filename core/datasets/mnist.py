@@ -1,0 +1,126 @@
+"""MNIST: ``mnist.npz`` or the four IDX files in the data directory, the Keras cache, a download, or digits."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from core.datasets import Dataset, DatasetError, register_loader, subsample
+from core.datasets.digits import DIGITS_SOURCE, digits_arrays
+from core.datasets.keras_source import keras_datasets_dir, network_available
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally gzipped), the format of the original MNIST distribution."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise DatasetError(f"{path.name} is not an IDX file (bad magic number)")
+    ndim = data[3]
+    header_end = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header_end != expected:
+        raise DatasetError(
+            f"{path.name} is truncated or padded: header promises {expected:,} bytes of data, "
+            f"file has {len(data) - header_end:,}"
+        )
+    return np.frombuffer(data, dtype=dtype, offset=header_end).reshape(shape)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz", folder / stem.replace("-idx", ".idx")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    except KeyError as missing:
+        raise DatasetError(f"{path} lacks the array {missing}; expected Keras' mnist.npz keys") from None
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} cannot be read as mnist.npz: {error}") from None
+    return arrays
+
+
+def _validate(arrays: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise DatasetError(f"{where}: x_{split} has shape {x.shape}, expected (N, 28, 28)")
+        if len(x) != len(y):
+            raise DatasetError(f"{where}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise DatasetError(f"{where}: y_{split} has labels outside 0–9")
+    return arrays
+
+
+def _local_arrays(data_dir: Path) -> tuple[dict[str, np.ndarray], str] | None:
+    npz = data_dir / "mnist.npz"
+    if npz.is_file():
+        return _validate(_load_npz(npz), str(npz)), f"MNIST from {npz}"
+    for folder in (data_dir, data_dir / "mnist", data_dir / "MNIST" / "raw"):
+        found = {key: _find_idx(folder, stem) for key, stem in IDX_FILES.items()}
+        if all(found.values()):
+            arrays = {key: read_idx(path) for key, path in found.items()}
+            return _validate(arrays, str(folder)), f"MNIST IDX files from {folder}"
+    return None
+
+
+@register_loader("mnist")
+def load_mnist(
+    *, data_dir: Path | None = None, train_size: int | None = None, seed: int = 0, allow_download: bool = True
+) -> Dataset:
+    """MNIST as ``(N, 28, 28, 1)`` uint8 images; falls back to 8×8 digits with ``is_fallback=True``."""
+    found = _local_arrays(data_dir) if data_dir is not None else None
+    if found is None:
+        cached = keras_datasets_dir() / "mnist.npz"
+        if cached.is_file():
+            found = _validate(_load_npz(cached), str(cached)), f"MNIST from the Keras cache ({cached})"
+    if found is None and allow_download and network_available():
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        found = (
+            {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test},
+            "MNIST downloaded by Keras",
+        )
+    if found is None:
+        x_train, y_train, x_test, y_test = digits_arrays(seed=seed)
+        x_train, y_train = subsample(x_train, y_train, train_size, seed=seed)
+        return Dataset(
+            name="mnist",
+            x_train=x_train,
+            y_train=y_train,
+            x_test=x_test,
+            y_test=y_test,
+            class_names=tuple(str(digit) for digit in range(10)),
+            source=DIGITS_SOURCE + " Put mnist.npz in the data directory for real MNIST.",
+            is_fallback=True,
+        )
+    arrays, source = found
+    x_train, y_train = subsample(arrays["x_train"], arrays["y_train"].astype(np.int64), train_size, seed=seed)
+    return Dataset(
+        name="mnist",
+        x_train=x_train[..., np.newaxis].astype(np.uint8),
+        y_train=y_train,
+        x_test=arrays["x_test"][..., np.newaxis].astype(np.uint8),
+        y_test=arrays["y_test"].astype(np.int64),
+        class_names=tuple(str(digit) for digit in range(10)),
+        source=source,
+    )

@@ -1,0 +1,71 @@
+"""Shared fixtures: every test gets its own empty cache, no data directory and no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
+
+# Keep TensorFlow quiet and single-process friendly before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh cache directory and Keras home, no data directory, and downloads switched off."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("DLLAB_CACHE_DIR", str(cache))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras_home")))
+    monkeypatch.setenv("DLLAB_OFFLINE", "1")
+    monkeypatch.delenv("DLLAB_DATA_DIR", raising=False)
+    monkeypatch.chdir(ROOT)
+    return cache
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; tests that need it skip on a user's fresh clone."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real datasets not present at {SHARED_DATA} (only developers and CI have them)")
+    return SHARED_DATA
+
+
+def _keep_streamlit_on_navigation_pages() -> None:
+    """Make AppTest behave like the real server when a ``pages/`` folder sits beside ``app.py``.
+
+    AppTest resets ``PagesManager.uses_pages_directory`` before every run, and the folder's mere
+    existence then switches it back to the legacy multipage mode, so a widget rerun executes the
+    page file alone instead of ``app.py``. The real server sets the flag once and ``st.navigation``
+    turns it off for good; we do the same after each reset.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "_dllab_patched", False):
+        return
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init
+    PagesManager._dllab_patched = True
+
+
+_keep_streamlit_on_navigation_pages()
+
+
+def app_test(page: str | None = None, *, timeout: float = 60):
+    """An AppTest of the whole app (router and sidebar included), switched to ``page`` and run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at

@@ -1,0 +1,62 @@
+"""The router, the home page and the shared sidebar."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT, app_test
+from ui.catalog import TOPIC_PAGES
+
+
+def test_home_page_renders_and_links_every_topic_page() -> None:
+    at = app_test()
+    assert not at.exception
+    assert at.title[0].value == "DL Lab"
+    for topic in TOPIC_PAGES:
+        assert (ROOT / topic.path).is_file()
+
+
+def test_sidebar_reports_offline_defaults_and_cache(isolated_environment) -> None:
+    at = app_test()
+    sidebar_text = " ".join(element.value for element in at.sidebar.info)
+    assert "No data directory set" in sidebar_text
+    assert str(isolated_environment) in " ".join(code.value for code in at.sidebar.code)
+
+
+def test_sidebar_lists_data_directory_contents(tmp_path, monkeypatch) -> None:
+    (tmp_path / "mnist.npz").write_bytes(b"")
+    (tmp_path / "fsdd").mkdir()
+    monkeypatch.setenv("DLLAB_DATA_DIR", str(tmp_path))
+    at = app_test()
+    listed = " ".join(element.value for element in at.sidebar.markdown)
+    assert "mnist.npz" in listed and "fsdd/" in listed
+
+
+def test_clear_cache_button_empties_the_cache(isolated_environment) -> None:
+    (isolated_environment / "runs" / "abc").mkdir(parents=True)
+    (isolated_environment / "runs" / "abc" / "result.json").write_text("{}")
+    at = app_test()
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert not (isolated_environment / "runs").exists()
+
+
+def test_light_pages_do_not_import_tensorflow() -> None:
+    """The home page and the calculator must load without the ~5 s TensorFlow import."""
+    pages = ["pages/home.py"] + [page for page in ("pages/cnn_calculator.py", "pages/rnn_dimensions.py") if (ROOT / page).is_file()]
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from conftest import app_test
+at = app_test()
+for page in {pages!r}:
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, (page, at.exception)
+heavy = sorted(name for name in ("tensorflow", "keras") if name in sys.modules)
+print("HEAVY", heavy)
+"""
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "HEAVY []" in completed.stdout, completed.stdout

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages: the sidebar, the page catalog, progress and banners."""
