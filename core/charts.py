@@ -1,0 +1,115 @@
+"""Altair chart builders shared by the pages: a DataFrame (or plain arrays) in, a chart out.
+
+The frame builders are separate from the chart builders so tests can check the numbers a chart
+is drawn from; AppTest cannot look inside a rendered chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+
+def history_frame(histories: Mapping[str, Mapping[str, Sequence[float]]]) -> pd.DataFrame:
+    """Keras histories keyed by run label, as long rows: run, epoch, split (train/test), metric, value."""
+    rows = []
+    for label, history in histories.items():
+        for name, values in history.items():
+            if name.startswith("val_"):
+                split, metric = "test", name[4:]
+            elif name in ("loss", "accuracy"):
+                split, metric = "train", name
+            else:
+                continue
+            rows += [
+                {"run": label, "epoch": epoch, "split": split, "metric": metric, "value": float(value)}
+                for epoch, value in enumerate(values, start=1)
+            ]
+    return pd.DataFrame(rows, columns=["run", "epoch", "split", "metric", "value"])
+
+
+def learning_curves(frame: pd.DataFrame, *, metric: str = "accuracy", height: int = 260) -> alt.Chart:
+    """Train (dashed) and test (solid) curves of one metric against epoch, one colour per run."""
+    data = frame[frame["metric"] == metric].dropna(subset=["value"])
+    title = "Accuracy" if metric == "accuracy" else "Loss"
+    return (
+        alt.Chart(data, title=f"{title} per epoch")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=alt.Color("run:N", title="run"),
+            strokeDash=alt.StrokeDash("split:N", title="split", sort=["test", "train"]),
+            tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(height=height)
+        .interactive()
+    )
+
+
+def confusion_frame(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
+    """Every (true, predicted) class pair with its count and the fraction of that true class."""
+    classes = len(class_names)
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    fractions = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    rows = [
+        {"true": class_names[t], "predicted": class_names[p], "count": int(counts[t, p]), "fraction": float(fractions[t, p])}
+        for t in range(classes)
+        for p in range(classes)
+    ]
+    return pd.DataFrame(rows)
+
+
+def confusion_chart(frame: pd.DataFrame, class_names: Sequence[str], *, title: str = "Confusion matrix", size: int = 300) -> alt.Chart:
+    """A heatmap of row-normalised counts on a fixed 0–1 colour scale, so several models compare fairly."""
+    order = list(class_names)
+    base = alt.Chart(frame, title=title).encode(
+        x=alt.X("predicted:N", sort=order, title="predicted"),
+        y=alt.Y("true:N", sort=order, title="true"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("fraction:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="share of row"),
+        tooltip=["true", "predicted", "count", alt.Tooltip("fraction:Q", format=".1%")],
+    )
+    labels = base.mark_text(fontSize=10).encode(
+        text=alt.Text("count:Q"),
+        color=alt.condition(alt.datum.fraction > 0.5, alt.value("white"), alt.value("black")),
+    )
+    return (cells + labels).properties(width=size, height=size)
+
+
+def per_class_accuracy_frame(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
+    """Recall of each class: the share of its test examples predicted correctly."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    rows = []
+    for index, name in enumerate(class_names):
+        mask = y_true == index
+        rows.append({"class": name, "examples": int(mask.sum()), "accuracy": float((y_pred[mask] == index).mean()) if mask.any() else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def probability_frame(class_names: Sequence[str], probabilities: np.ndarray) -> pd.DataFrame:
+    """Class probabilities for one prediction, most likely first."""
+    frame = pd.DataFrame({"class": list(class_names), "probability": np.asarray(probabilities, dtype=float).reshape(-1)})
+    return frame.sort_values("probability", ascending=False, ignore_index=True)
+
+
+def probability_bars(frame: pd.DataFrame, *, title: str = "Class probabilities", top: int = 10) -> alt.Chart:
+    """Horizontal bars of the ``top`` most likely classes."""
+    data = frame.head(top)
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y("class:N", sort="-x", title=None),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
+        )
+        .properties(height=max(80, 24 * len(data)))
+    )
