@@ -127,3 +127,12 @@ def test_concurrent_sessions_train_once_per_key(digits) -> None:
     entries = [entry for entry in DiskCache().entries() if entry.parent.name == RUNS_NAMESPACE]
     assert len(entries) == 2
     assert not [p for p in (DiskCache().root / RUNS_NAMESPACE).iterdir() if p.name.startswith(".tmp")]
+
+
+def test_validation_split_drives_the_curves_and_test_stays_held_out(digits) -> None:
+    with_validation = Dataset("digits", digits.x_train[:900], digits.y_train[:900], digits.x_test, digits.y_test,
+                              digits.class_names, "split", x_val=digits.x_train[900:], y_val=digits.y_train[900:])
+    result = train(_config(epochs=1), with_validation)
+    assert result.curves_on == "validation"
+    assert result.best_test_accuracy == result.test_accuracy
+    assert result.test_predictions.shape[0] == len(digits.x_test)

@@ -38,12 +38,22 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     is_fallback: bool = False
+    x_val: np.ndarray | None = field(default=None, repr=False)
+    y_val: np.ndarray | None = field(default=None, repr=False)
     extras: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def fingerprint(self) -> str:
-        """Content hash of all four arrays; part of every cache key trained on this data."""
-        return fingerprint_arrays(self.x_train, self.y_train, self.x_test, self.y_test)
+        """Content hash of all the arrays; part of every cache key trained on this data."""
+        arrays = [self.x_train, self.y_train, self.x_test, self.y_test]
+        if self.x_val is not None and self.y_val is not None:
+            arrays += [self.x_val, self.y_val]
+        return fingerprint_arrays(*arrays)
+
+    @property
+    def has_validation(self) -> bool:
+        """True when a separate validation split exists; otherwise curves are drawn on the test set."""
+        return self.x_val is not None and self.y_val is not None
 
     @property
     def num_classes(self) -> int:
