@@ -1,0 +1,114 @@
+"""A tiny SimpleRNN unrolled by hand in NumPy, so every number of the recurrence can be shown.
+
+The notation is the course's: a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a) and
+ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y). Keras stores the same weights transposed
+(``kernel = W_axᵀ``, ``recurrent_kernel = W_aaᵀ``) and its ``SimpleRNN`` output at step t is
+a⟨t⟩ itself; ``tests/test_rnn_keras.py`` proves the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TINY_FEATURES = 2
+TINY_UNITS = 3
+TINY_TIMESTEPS = 4
+TINY_OUTPUTS = 2
+TINY_SEED = 3
+
+
+@dataclass(frozen=True, eq=False)
+class TinyRnnWeights:
+    """Weights of the tiny SimpleRNN and its softmax read-out, in the course's (rows = outputs) layout."""
+
+    W_ax: np.ndarray
+    W_aa: np.ndarray
+    b_a: np.ndarray
+    W_ya: np.ndarray
+    b_y: np.ndarray
+
+    @property
+    def units(self) -> int:
+        """Size of the hidden state."""
+        return int(self.W_aa.shape[0])
+
+    @property
+    def features(self) -> int:
+        """Numbers per input step."""
+        return int(self.W_ax.shape[1])
+
+
+@dataclass(frozen=True, eq=False)
+class RecurrenceStep:
+    """One step of the unrolled recurrence, with every intermediate product."""
+
+    t: int
+    x: np.ndarray
+    a_previous: np.ndarray
+    recurrent_term: np.ndarray
+    input_term: np.ndarray
+    pre_activation: np.ndarray
+    a: np.ndarray
+    y_logits: np.ndarray
+    y: np.ndarray
+
+
+def tiny_weights(*, seed: int = TINY_SEED, features: int = TINY_FEATURES, units: int = TINY_UNITS, outputs: int = TINY_OUTPUTS) -> TinyRnnWeights:
+    """Seeded small weights, rounded to two decimals so the page shows exactly the numbers it uses."""
+    rng = np.random.default_rng(seed)
+
+    def draw(*shape: int) -> np.ndarray:
+        return np.round(rng.uniform(-0.9, 0.9, size=shape), 2) + 0.0  # + 0.0 turns -0.0 into 0.0 for display
+
+    return TinyRnnWeights(W_ax=draw(units, features), W_aa=draw(units, units), b_a=draw(units), W_ya=draw(outputs, units), b_y=draw(outputs))
+
+
+def tiny_inputs(*, seed: int = TINY_SEED, timesteps: int = TINY_TIMESTEPS, features: int = TINY_FEATURES) -> np.ndarray:
+    """A seeded default input sequence, shape (timesteps, features), one decimal per number."""
+    rng = np.random.default_rng(seed + 1000)
+    return np.round(rng.uniform(-1.0, 1.0, size=(timesteps, features)), 1) + 0.0
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max())
+    return shifted / shifted.sum()
+
+
+def check_sequence(inputs: object, *, features: int = TINY_FEATURES) -> np.ndarray:
+    """The input as a float64 (timesteps, features) array, or a ``ValueError`` saying what is wrong."""
+    try:
+        array = np.asarray(inputs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("the input sequence must contain only numbers") from None
+    if array.ndim != 2 or array.shape[1] != features:
+        raise ValueError(f"the input sequence must be a table of shape (timesteps, {features}), got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError("the input sequence needs at least one timestep")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("every input value must be a finite number (an empty cell counts as missing)")
+    if np.max(np.abs(array)) > 1e6:
+        raise ValueError("input values must lie between -1,000,000 and 1,000,000")
+    return array
+
+
+def unroll_simple_rnn(inputs: object, weights: TinyRnnWeights, initial_state: np.ndarray | None = None) -> list[RecurrenceStep]:
+    """Run the recurrence one step at a time, keeping each product for display."""
+    sequence = check_sequence(inputs, features=weights.features)
+    a_previous = np.zeros(weights.units) if initial_state is None else np.asarray(initial_state, dtype=np.float64)
+    steps = []
+    for t, x in enumerate(sequence, start=1):
+        recurrent_term = weights.W_aa @ a_previous
+        input_term = weights.W_ax @ x
+        pre_activation = recurrent_term + input_term + weights.b_a
+        a = np.tanh(pre_activation)
+        y_logits = weights.W_ya @ a + weights.b_y
+        steps.append(RecurrenceStep(t, x, a_previous, recurrent_term, input_term, pre_activation, a, y_logits, _softmax(y_logits)))
+        a_previous = a
+    return steps
+
+
+def keras_weight_arrays(weights: TinyRnnWeights) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The same weights in Keras' layout: SimpleRNN [kernel, recurrent_kernel, bias], Dense [kernel, bias]."""
+    return [weights.W_ax.T, weights.W_aa.T, weights.b_a], [weights.W_ya.T, weights.b_y]
