@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
+import numpy as np
+import pandas as pd
+
 CELLS: tuple[str, ...] = ("simple_rnn", "lstm", "gru")
 CELL_NAMES: dict[str, str] = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -362,7 +365,7 @@ def describe_stack(
                 reset_after=spec.reset_after,
             )
         except ValueError as error:
-            raise ValueError(f"layer {position}: {error}") from None
+            raise (ValueError(f"layer {position}: {error}") if len(specs) > 1 else error) from None
         if position < len(specs) and not spec.return_sequences:
             following = specs[position].cell
             raise ValueError(
@@ -461,4 +464,42 @@ def sequence_views(*, batch: int, timesteps: int, features: int, units: int) -> 
         one_vector_shape=(features,),
         state_one_sequence_shape=(units,),
         state_across_batch_shape=(batch, units),
+    )
+
+
+def labelled_tensor(*, batch: int, timesteps: int, features: int) -> np.ndarray:
+    """A small (batch, timesteps, features) tensor whose values spell their own index.
+
+    Entry [i, t, f] is 100·(i+1) + 10·(t+1) + (f+1), so 213 means sequence 2, step 1, feature 3:
+    students can read off which slice they are looking at.
+    """
+    for name, value in (("batch", batch), ("timesteps", timesteps), ("features", features)):
+        _check_size(name, value)
+    if max(batch, timesteps, features) > 9:
+        raise ValueError("the labelled tensor spells indices with one digit each, so every size must be at most 9")
+    i, t, f = np.indices((batch, timesteps, features))
+    return 100 * (i + 1) + 10 * (t + 1) + (f + 1)
+
+
+def weights_frame(report: RnnReport) -> pd.DataFrame:
+    """The weight breakdown as a table: one row per tensor, with its shape, role and the gates it feeds."""
+    rows = []
+    for weight in report.weights:
+        row = {"direction": weight.direction} if report.bidirectional else {}
+        row |= {
+            "weight": weight.name,
+            "shape": format_shape(weight.shape),
+            "role": weight.role,
+            "feeds": ", ".join(weight.gates),
+            "parameters": weight.count,
+            "what it does": weight.meaning,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def outputs_frame(report: RnnReport) -> pd.DataFrame:
+    """What the layer returns, in Keras order: name, shape and meaning."""
+    return pd.DataFrame(
+        [{"returned": output.name, "shape": format_shape(output.shape), "meaning": output.meaning} for output in report.outputs]
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 TINY_FEATURES = 2
 TINY_UNITS = 3
@@ -49,6 +50,7 @@ class RecurrenceStep:
     a_previous: np.ndarray
     recurrent_term: np.ndarray
     input_term: np.ndarray
+    bias: np.ndarray
     pre_activation: np.ndarray
     a: np.ndarray
     y_logits: np.ndarray
@@ -104,7 +106,7 @@ def unroll_simple_rnn(inputs: object, weights: TinyRnnWeights, initial_state: np
         pre_activation = recurrent_term + input_term + weights.b_a
         a = np.tanh(pre_activation)
         y_logits = weights.W_ya @ a + weights.b_y
-        steps.append(RecurrenceStep(t, x, a_previous, recurrent_term, input_term, pre_activation, a, y_logits, _softmax(y_logits)))
+        steps.append(RecurrenceStep(t, x, a_previous, recurrent_term, input_term, weights.b_a, pre_activation, a, y_logits, _softmax(y_logits)))
         a_previous = a
     return steps
 
@@ -112,3 +114,39 @@ def unroll_simple_rnn(inputs: object, weights: TinyRnnWeights, initial_state: np
 def keras_weight_arrays(weights: TinyRnnWeights) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The same weights in Keras' layout: SimpleRNN [kernel, recurrent_kernel, bias], Dense [kernel, bias]."""
     return [weights.W_ax.T, weights.W_aa.T, weights.b_a], [weights.W_ya.T, weights.b_y]
+
+
+def step_frame(step: RecurrenceStep) -> pd.DataFrame:
+    """One step's arithmetic, one row per hidden unit: the two products, the bias, their sum and tanh."""
+    return pd.DataFrame(
+        {
+            "W_aa·a⟨t−1⟩": step.recurrent_term,
+            "W_ax·x⟨t⟩": step.input_term,
+            "b_a": step.bias,
+            "sum": step.pre_activation,
+            "a⟨t⟩ = tanh(sum)": step.a,
+        },
+        index=[f"unit {unit}" for unit in range(1, len(step.a) + 1)],
+    )
+
+
+def summary_frame(steps: list[RecurrenceStep]) -> pd.DataFrame:
+    """Every step's hidden state and prediction in one table, one row per timestep."""
+    rows = []
+    for step in steps:
+        row = {"t": step.t}
+        row |= {f"x{index}": value for index, value in enumerate(step.x, start=1)}
+        row |= {f"a{index}": value for index, value in enumerate(step.a, start=1)}
+        row |= {f"ŷ{index}": value for index, value in enumerate(step.y, start=1)}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("t")
+
+
+def matrix_frame(matrix: np.ndarray, *, row_name: str, column_name: str) -> pd.DataFrame:
+    """A weight matrix or vector as a labelled table for display."""
+    table = np.atleast_2d(matrix) if matrix.ndim == 2 else matrix[:, np.newaxis]
+    return pd.DataFrame(
+        table,
+        index=[f"{row_name} {row}" for row in range(1, table.shape[0] + 1)],
+        columns=[f"{column_name} {column}" for column in range(1, table.shape[1] + 1)] if matrix.ndim == 2 else [column_name],
+    )
