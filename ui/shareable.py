@@ -1,0 +1,181 @@
+"""Widgets whose values live in the page's URL, so a pasted link reopens the exact demo.
+
+Like TensorFlow Playground: each ``shared_*`` widget (a) on a session's first run starts from the
+link's query value when it is valid, (b) writes its current value back to ``st.query_params`` on
+every run, and (c) when the link's value is bad or stale (an option that no longer exists, a
+number out of range) starts from ``default`` and shows a small toast naming the parameter.
+
+Adopting it on a page takes minutes: swap ``st.<widget>`` for ``shared_<widget>``, give ``default=``
+instead of ``value=``/``index=``, and keep the ``key=`` (it is also the query parameter's name)::
+
+    from ui.shareable import shared_checkbox, shared_selectbox, shared_slider, share_link
+
+    cell = shared_selectbox("Cell", ["simple_rnn", "lstm", "gru"], key="cell", default="lstm")
+    units = shared_slider("Units", 8, 256, key="units", default=64, step=8)
+    bidirectional = shared_checkbox("Bidirectional", key="bidirectional", default=False)
+    share_link()  # optional: the full link in a copyable box, after the shared widgets
+
+Every other keyword (``help``, ``format_func``, ``disabled``…) passes through to Streamlit.
+For a widget not covered here, call :func:`bind_query_param` before it and
+:func:`publish_query_param` after it. Parsing and validation live in ``core.query_state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from core import query_state
+
+T = TypeVar("T")
+
+
+def bind_query_param(key: str, parse: Callable[[str], T], default: T) -> T:
+    """Seed ``st.session_state[key]`` from the URL once per session (or from ``default``); return it.
+
+    Later runs keep whatever the widget holds, so a user's changes are never overwritten by the link.
+    """
+    if key not in st.session_state:
+        raw = st.query_params.get(key)
+        reading = query_state.read_param(raw, parse, default)
+        if reading.problem is not None and raw is not None:
+            st.toast(query_state.notice_text(key, raw, reading.problem, default), icon=":material/link_off:")
+        st.session_state[key] = reading.value
+    return st.session_state[key]
+
+
+def publish_query_param(key: str, value: Any) -> None:
+    """Write a widget's current value into the URL, only when it changed (each write updates the browser)."""
+    text = query_state.format_value(value)
+    if st.query_params.get(key) != text:
+        st.query_params[key] = text
+
+
+def shared_selectbox(label: str, options: Sequence[T], *, key: str, default: T | None = None, **kwargs: Any) -> T:
+    """``st.selectbox`` kept in the URL; ``default`` is the first option unless given."""
+    return _shared_choice(st.selectbox, label, options, key, default, kwargs)
+
+
+def shared_radio(label: str, options: Sequence[T], *, key: str, default: T | None = None, **kwargs: Any) -> T:
+    """``st.radio`` kept in the URL; ``default`` is the first option unless given."""
+    return _shared_choice(st.radio, label, options, key, default, kwargs)
+
+
+def shared_select_slider(
+    label: str, options: Sequence[T], *, key: str, default: T | None = None, **kwargs: Any
+) -> T:
+    """``st.select_slider`` kept in the URL (one value, not a range); ``default`` is the first option unless given."""
+    return _shared_choice(st.select_slider, label, options, key, default, kwargs)
+
+
+def shared_multiselect(
+    label: str, options: Sequence[T], *, key: str, default: Sequence[T] = (), **kwargs: Any
+) -> list[T]:
+    """``st.multiselect`` kept in the URL as a comma-separated list of options."""
+    options = list(options)
+    query_state.check_list_options(options)
+    unknown = [value for value in default if value not in options]
+    if unknown:
+        raise ValueError(f"default {unknown!r} of {key!r} is not among its options")
+    bind_query_param(key, lambda raw: query_state.parse_choices(raw, options), list(default))
+    chosen = st.multiselect(label, options, key=key, **kwargs)
+    publish_query_param(key, chosen)
+    return chosen
+
+
+def shared_slider(
+    label: str,
+    min_value: int | float,
+    max_value: int | float,
+    *,
+    key: str,
+    default: int | float,
+    step: int | float | None = None,
+    **kwargs: Any,
+) -> int | float:
+    """``st.slider`` for one number kept in the URL; whole numbers when the bounds and default are ints."""
+    parse = _number_parser(min_value, max_value, step, default)
+    bind_query_param(key, parse, default)
+    value = st.slider(label, min_value=min_value, max_value=max_value, step=step, key=key, **kwargs)
+    publish_query_param(key, value)
+    return value
+
+
+def shared_number(
+    label: str,
+    *,
+    key: str,
+    default: int | float,
+    min_value: int | float | None = None,
+    max_value: int | float | None = None,
+    step: int | float | None = None,
+    **kwargs: Any,
+) -> int | float:
+    """``st.number_input`` kept in the URL; whole numbers when the default (and bounds) are ints.
+
+    Links are not held to ``step`` here, since a number box accepts any typed value in range.
+    """
+    parse = _number_parser(min_value, max_value, None, default)
+    bind_query_param(key, parse, default)
+    value = st.number_input(label, min_value=min_value, max_value=max_value, step=step, key=key, **kwargs)
+    publish_query_param(key, value)
+    return value
+
+
+def shared_checkbox(label: str, *, key: str, default: bool = False, **kwargs: Any) -> bool:
+    """``st.checkbox`` kept in the URL as ``true``/``false``."""
+    bind_query_param(key, query_state.parse_bool, default)
+    value = st.checkbox(label, key=key, **kwargs)
+    publish_query_param(key, value)
+    return value
+
+
+def shared_toggle(label: str, *, key: str, default: bool = False, **kwargs: Any) -> bool:
+    """``st.toggle`` kept in the URL as ``true``/``false``."""
+    bind_query_param(key, query_state.parse_bool, default)
+    value = st.toggle(label, key=key, **kwargs)
+    publish_query_param(key, value)
+    return value
+
+
+def share_link(label: str = "Link to this exact demo") -> str:
+    """Show the page's full link with its settings in a box with a copy button, and return it.
+
+    Shows nothing (and returns ``""``) when the browser's address is unknown, as in bare mode.
+    """
+    base = st.context.url
+    if not base:
+        return ""
+    query = urlencode(st.query_params.to_dict())
+    link = f"{base}?{query}" if query else base
+    st.caption(label)
+    st.code(link, language=None, wrap_lines=True)
+    return link
+
+
+def _shared_choice(
+    widget: Callable[..., Any], label: str, options: Sequence[T], key: str, default: T | None, kwargs: dict
+) -> T:
+    options = list(options)
+    if not options:
+        raise ValueError(f"{key!r} needs at least one option")
+    if default is None:
+        default = options[0]
+    elif default not in options:
+        raise ValueError(f"default {default!r} of {key!r} is not among its options")
+    bind_query_param(key, lambda raw: query_state.parse_choice(raw, options), default)
+    value = widget(label, options, key=key, **kwargs)
+    publish_query_param(key, value)
+    return value
+
+
+def _number_parser(
+    min_value: int | float | None, max_value: int | float | None, step: int | float | None, default: int | float
+) -> Callable[[str], int | float]:
+    whole = all(isinstance(value, int) and not isinstance(value, bool) for value in (min_value, max_value, step, default) if value is not None)
+    if whole:
+        return lambda raw: query_state.parse_int(raw, min_value=min_value, max_value=max_value, step=step)
+    return lambda raw: query_state.parse_float(raw, min_value=min_value, max_value=max_value, step=step)
