@@ -113,3 +113,87 @@ def probability_bars(frame: pd.DataFrame, *, title: str = "Class probabilities",
         )
         .properties(height=max(80, 24 * len(data)))
     )
+
+
+# --- CNN calculator --------------------------------------------------------------------------
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from core.calculator import NetworkReport
+
+MEMORY_PARTS = ("weights", "gradients", "optimizer", "activations", "input")
+
+
+def calculator_layer_frame(report: NetworkReport) -> pd.DataFrame:
+    """One row per layer: shapes, parameters, multiply-adds, activation memory for one instance, formulas."""
+    rows = [
+        {
+            "#": position,
+            "layer": layer.name,
+            "type": layer.type,
+            "input shape": str(layer.input_shape),
+            "output shape": str(layer.output_shape),
+            "params": layer.params,
+            "non-trainable": layer.non_trainable_params,
+            "MACs": layer.macs,
+            "activation values": layer.activation_values,
+            "activation MB": layer.activation_values * report.dtype_bytes / 1e6,
+            "params formula": layer.params_formula,
+            "shape formula": layer.shape_formula,
+        }
+        for position, layer in enumerate(report.layers, start=1)
+    ]
+    columns = ["#", "layer", "type", "input shape", "output shape", "params", "non-trainable", "MACs", "activation values", "activation MB", "params formula", "shape formula"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def layer_bar_chart(frame: pd.DataFrame, value: str, *, title: str, axis_title: str, height_per_layer: int = 22) -> alt.Chart:
+    """Horizontal bars of one per-layer column, layers top to bottom in network order."""
+    order = list(frame["layer"])
+    value_format = ",.3f" if frame[value].dtype.kind == "f" else ","
+    return (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=axis_title),
+            y=alt.Y("layer:N", sort=order, title=None),
+            color=alt.Color("type:N", title="type"),
+            tooltip=["layer", "type", "output shape", alt.Tooltip(f"{value}:Q", format=value_format)],
+        )
+        .properties(height=max(120, height_per_layer * len(frame)))
+    )
+
+
+def memory_breakdown_frame(report: NetworkReport) -> pd.DataFrame:
+    """Memory by part for inference (peak and keep-all, one instance) and for training one batch."""
+    activation_bytes = report.activation_values * report.dtype_bytes
+    input_bytes = report.input_values * report.dtype_bytes
+    scenarios = {
+        "inference, peak (1 instance)": {"weights": report.weight_bytes, "activations": report.inference_peak_bytes - report.weight_bytes},
+        "inference, keep all (1 instance)": {"weights": report.weight_bytes, "activations": activation_bytes, "input": input_bytes},
+        f"training (batch {report.batch_size}, {report.optimizer})": dict(report.training_breakdown),
+    }
+    rows = [
+        {"scenario": scenario, "part": part, "bytes": int(parts.get(part, 0)), "MB": parts.get(part, 0) / 1e6, "MiB": parts.get(part, 0) / 2**20}
+        for scenario, parts in scenarios.items()
+        for part in MEMORY_PARTS
+    ]
+    return pd.DataFrame(rows, columns=["scenario", "part", "bytes", "MB", "MiB"])
+
+
+def memory_breakdown_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Stacked horizontal bars of the memory breakdown, one bar per scenario, in MB (10⁶ bytes)."""
+    return (
+        alt.Chart(frame[frame["bytes"] > 0], title="Memory: inference vs training (MB = 10⁶ bytes)")
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(MB):Q", title="MB"),
+            y=alt.Y("scenario:N", sort=list(dict.fromkeys(frame["scenario"])), title=None),
+            color=alt.Color("part:N", scale=alt.Scale(domain=list(MEMORY_PARTS)), title="part"),
+            order=alt.Order("part_order:Q"),
+            tooltip=["scenario", "part", alt.Tooltip("MB:Q", format=",.2f"), alt.Tooltip("MiB:Q", format=",.2f")],
+        )
+        .transform_calculate(part_order=f"indexof({list(MEMORY_PARTS)!r}, datum.part)")
+        .properties(height=150)
+    )

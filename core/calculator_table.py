@@ -1,0 +1,144 @@
+"""The calculator's editable layer table: layer dicts to flat table rows and back, with clear errors.
+
+One row per layer; the columns are shared by all layer types, and a column a type does not use
+is left blank. Sizes are typed as text so "3" and "3x5" (a rectangular kernel) both fit.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core.calculator import LAYER_TYPES
+
+COLUMNS: tuple[str, ...] = ("type", "filters / units", "kernel / pool", "stride", "padding", "bias", "dropout rate")
+
+# Which table column feeds which layer key, per type.
+_SIZE_KEY = {"conv2d": "filters", "dense": "units"}
+_WINDOW_KEY = {"conv2d": "kernel", "maxpool2d": "pool", "avgpool2d": "pool"}
+_HAS_STRIDE = ("conv2d", "maxpool2d", "avgpool2d")
+_HAS_BIAS = ("conv2d", "dense")
+
+
+def rows_from_layers(layers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows for a layer list (blank cells where a type has no such setting)."""
+    rows = []
+    for layer in layers:
+        kind = layer["type"]
+        row: dict[str, Any] = {column: None for column in COLUMNS}
+        row["type"] = kind
+        if kind in _SIZE_KEY:
+            row["filters / units"] = layer[_SIZE_KEY[kind]]
+        if kind in _WINDOW_KEY:
+            row["kernel / pool"] = _pair_text(layer[_WINDOW_KEY[kind]])
+        if kind in _HAS_STRIDE and layer.get("stride") is not None:
+            row["stride"] = _pair_text(layer["stride"])
+        if kind in _HAS_STRIDE:
+            row["padding"] = str(layer.get("padding", "valid"))
+        if kind in _HAS_BIAS:
+            row["bias"] = bool(layer.get("use_bias", True))
+        if kind == "dropout":
+            row["dropout rate"] = layer["rate"]
+        rows.append(row)
+    return rows
+
+
+def layers_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Layer dicts for ``core.calculator.analyze`` from table rows; rows without a type are skipped.
+
+    Raises ``ValueError`` naming the layer and the cell to fix.
+    """
+    layers = []
+    for row in rows:
+        kind = _blank_to_none(row.get("type"))
+        if kind is None:
+            continue
+        label = f"layer {len(layers) + 1} ({kind})"
+        if kind not in LAYER_TYPES:
+            raise ValueError(f"layer {len(layers) + 1}: unknown type {kind!r}; choose one of {', '.join(LAYER_TYPES)}")
+        layer: dict[str, Any] = {"type": kind}
+        if kind in _SIZE_KEY:
+            layer[_SIZE_KEY[kind]] = _whole_number(row.get("filters / units"), "filters / units", label)
+        if kind in _WINDOW_KEY:
+            layer[_WINDOW_KEY[kind]] = _parse_pair(row.get("kernel / pool"), "kernel / pool", label)
+        if kind in _HAS_STRIDE:
+            stride = _parse_pair(row.get("stride"), "stride", label, required=False)
+            if stride is not None:
+                layer["stride"] = stride
+            layer["padding"] = _parse_padding(row.get("padding"), label)
+        if kind in _HAS_BIAS:
+            bias = _blank_to_none(row.get("bias"))
+            layer["use_bias"] = True if bias is None else bool(bias)
+        if kind == "dropout":
+            rate = _blank_to_none(row.get("dropout rate"))
+            if rate is None:
+                raise ValueError(f"{label}: fill in 'dropout rate', the fraction of values dropped, e.g. 0.5")
+            layer["rate"] = float(rate)
+        layers.append(layer)
+    return layers
+
+
+def parse_input_shape(text: str) -> tuple[int, ...]:
+    """``"200, 300, 3"`` or ``"200x300x3"`` → ``(200, 300, 3)``; ``"784"`` → ``(784,)``."""
+    parts = [part for part in re.split(r"[\s,x×()]+", str(text).strip().lower()) if part]
+    if len(parts) not in (1, 3) or not all(part.isdigit() for part in parts):
+        raise ValueError(f"input shape must be three whole numbers H, W, C (e.g. 200, 300, 3) or one number N; got {text!r}")
+    shape = tuple(int(part) for part in parts)
+    if min(shape) < 1:
+        raise ValueError(f"input shape sizes must be at least 1; got {text!r}")
+    return shape
+
+
+def _blank_to_none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _whole_number(value: Any, column: str, label: str) -> int:
+    value = _blank_to_none(value)
+    if value is None:
+        raise ValueError(f"{label}: fill in '{column}'")
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    raise ValueError(f"{label}: '{column}' must be a whole number, got {value!r}")
+
+
+def _parse_pair(value: Any, column: str, label: str, *, required: bool = True) -> int | tuple[int, int] | None:
+    value = _blank_to_none(value)
+    if value is None:
+        if required:
+            raise ValueError(f"{label}: fill in '{column}', e.g. 3 or 3x5")
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return _whole_number(value, column, label)
+    parts = [part for part in re.split(r"[\s,x×()]+", str(value).strip().lower()) if part]
+    if len(parts) in (1, 2) and all(part.isdigit() for part in parts):
+        numbers_ = tuple(int(part) for part in parts)
+        return numbers_[0] if len(numbers_) == 1 else numbers_  # type: ignore[return-value]
+    raise ValueError(f"{label}: '{column}' must be a whole number or a pair like 3x5, got {value!r}")
+
+
+def _parse_padding(value: Any, label: str) -> str | int:
+    value = _blank_to_none(value)
+    if value is None:
+        return "valid"
+    text = str(value).strip().lower()
+    if text in ("same", "valid"):
+        return text
+    if text.isdigit():
+        return int(text)
+    raise ValueError(f"{label}: padding must be 'same', 'valid' or a whole number of pixels, got {value!r}")
+
+
+def _pair_text(value: Any) -> str:
+    return f"{value[0]}x{value[1]}" if isinstance(value, (tuple, list)) else str(value)
