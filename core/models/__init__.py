@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 # Modules that register builders. Add a module here when you add a file of builders.
-_BUILDER_MODULES = ("core.models.basic",)
+_BUILDER_MODULES = ("core.models.basic", "core.models.sequence", "core.models.transfer", "core.models.audio", "core.models.cifar")
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 
 
