@@ -197,3 +197,26 @@ def memory_breakdown_chart(frame: pd.DataFrame) -> alt.Chart:
         .transform_calculate(part_order=f"indexof({list(MEMORY_PARTS)!r}, datum.part)")
         .properties(height=150)
     )
+
+
+def activation_stats_frame(stats: Sequence[object]) -> pd.DataFrame:
+    """Per-layer activation statistics (objects with ``layer``, ``mean``, ``std``, ``var``) as a table, in layer order."""
+    return pd.DataFrame(
+        [{"layer": s.layer, "mean": s.mean, "std": s.std, "var": s.var} for s in stats],
+        columns=["layer", "mean", "std", "var"],
+    )
+
+
+def activation_stats_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.Chart:
+    """Each conv layer's activation mean as a bar with a ±1 std whisker, layers left to right in forward order."""
+    order = list(frame["layer"])
+    data = frame.assign(low=frame["mean"] - frame["std"], high=frame["mean"] + frame["std"])
+    base = alt.Chart(data, title="Activations per conv layer (mean ± std over the test set)").encode(
+        x=alt.X("layer:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40))
+    )
+    bars = base.mark_bar(opacity=0.75).encode(
+        y=alt.Y("mean:Q", title="activation"),
+        tooltip=["layer", alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("std:Q", format=".4f"), alt.Tooltip("var:Q", format=".4f")],
+    )
+    whiskers = base.mark_rule(color="black").encode(y="low:Q", y2="high:Q")
+    return (bars + whiskers).properties(height=height)

@@ -115,6 +115,7 @@ class RunResult:
     model_path: Path | None = None
     from_cache: bool = False
     curves_on: str = "test"  # which split the per-epoch "val_" curves were measured on
+    train_examples: int = 0  # training-set size, so runs on different subsets can be told apart
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -508,6 +509,7 @@ def _write_entry(folder: Path, key: str, config: TrainConfig, dataset: Dataset, 
         "dataset_source": dataset.source,
         "dataset_fingerprint": dataset.fingerprint,
         "curves_on": "validation" if dataset.has_validation else "test",
+        "train_examples": len(dataset.x_train),
         **{name: getattr(outcome, name) for name in _SCALAR_FIELDS},
         "history": outcome.history,
     }
@@ -557,6 +559,7 @@ def _read_entry(folder: Path) -> RunResult | None:
             model_path=model_path,
             from_cache=True,
             curves_on=curves_on,
+            train_examples=int(record.get("train_examples", 0)),
             **{name: record[name] for name in _SCALAR_FIELDS},
         )
     except (OSError, ValueError, KeyError, TypeError, EOFError):

@@ -1,4 +1,4 @@
-"""What a trained CNN has learned, as arrays the pages can show: filters and feature maps.
+"""What a trained CNN has learned, as arrays the pages can show: filters, feature maps, statistics, saliency.
 
 Functions here return NumPy arrays (``uint8`` images for display, ``float32`` for statistics);
 the pages decide how to draw them. Keras is needed only for the functions that run a model.
@@ -7,6 +7,7 @@ the pages decide how to draw them. Keras is needed only for the functions that r
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -104,3 +105,183 @@ def feature_map_grid(feature_map: np.ndarray, *, columns: int = 8, limit: int | 
     if limit is not None:
         channels = channels[:limit]
     return tile_images(np.stack([standardize_feature_map(channel) for channel in channels]), columns=columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activation statistics, saliency and Grad-CAM
+
+
+@dataclass(frozen=True)
+class LayerActivationStats:
+    """Seed 003's per-layer numbers: the mean, standard deviation and variance of a conv layer's outputs."""
+
+    layer: str
+    mean: float
+    std: float
+    var: float
+    values: int  # how many activations (images × height × width × channels) the figures cover
+
+
+def activation_statistics(model: Any, images: np.ndarray, *, batch_size: int = 256) -> list[LayerActivationStats]:
+    """Mean, std and variance of every conv layer's activations over ``images`` (prepared, ``(N, H, W, C)``).
+
+    Sums and sums of squares are accumulated in float64 batch by batch, so a whole test set
+    never has to sit in memory at once; the variance is the population variance, as NumPy's.
+    """
+    import keras
+
+    layers = conv_layers(model)
+    if not layers:
+        return []
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty (N, H, W, C) array, got shape {images.shape}")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs=inputs, outputs=[layer.output for layer in layers])
+    totals = np.zeros(len(layers))
+    squares = np.zeros(len(layers))
+    counts = np.zeros(len(layers), dtype=np.int64)
+    for start in range(0, len(images), batch_size):
+        outputs = probe(images[start : start + batch_size], training=False)
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        for index, output in enumerate(outputs):
+            values = np.asarray(output, dtype=np.float64)
+            totals[index] += values.sum()
+            squares[index] += np.square(values).sum()
+            counts[index] += values.size
+    stats = []
+    for layer, total, square, count in zip(layers, totals, squares, counts):
+        mean = total / count
+        var = max(square / count - mean * mean, 0.0)
+        stats.append(LayerActivationStats(layer.name, float(mean), float(math.sqrt(var)), float(var), int(count)))
+    return stats
+
+
+def _class_score_model(model: Any, extra_outputs: list[Any]) -> tuple[Any, Any]:
+    """A probe returning ``extra_outputs`` plus what feeds the last layer, and a function from that to class scores.
+
+    Saliency and Grad-CAM differentiate the class *score* (the logit), not the softmax
+    probability: a saturated softmax has near-zero gradients everywhere. A softmax Dense head
+    is undone by recomputing its pre-activation from its own kernel and bias.
+    """
+    import keras
+
+    last = model.layers[-1]
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    softmax_head = isinstance(last, keras.layers.Dense) and getattr(last.activation, "__name__", "") == "softmax"
+    feed = last.input if softmax_head else model.outputs[0]
+    probe = keras.Model(inputs=inputs, outputs=[*extra_outputs, feed])
+
+    def scores(tensor: Any) -> Any:
+        if softmax_head:
+            return keras.ops.matmul(tensor, last.kernel) + last.bias
+        return tensor
+
+    return probe, scores
+
+
+def _choose_class(scores: np.ndarray, class_index: int | None) -> int:
+    if class_index is None:
+        return int(np.argmax(scores))
+    if not 0 <= class_index < scores.shape[-1]:
+        raise ValueError(f"class_index must be in 0…{scores.shape[-1] - 1}, got {class_index}")
+    return int(class_index)
+
+
+def saliency_map(model: Any, image: np.ndarray, *, class_index: int | None = None) -> np.ndarray:
+    """|∂ class score / ∂ pixel| for one prepared image ``(H, W, C)``, the max over channels: ``(H, W)``, ≥ 0.
+
+    Simonyan, Vedaldi & Zisserman (2013): the pixels whose change would move the score most.
+    ``class_index`` defaults to the predicted class.
+    """
+    import tensorflow as tf
+
+    probe, scores = _class_score_model(model, [])
+    batch = tf.convert_to_tensor(np.asarray(image, dtype=np.float32)[np.newaxis])
+    with tf.GradientTape() as tape:
+        tape.watch(batch)
+        outputs = probe(batch, training=False)
+        feed = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+        logits = scores(feed)
+        chosen = _choose_class(np.asarray(logits)[0], class_index)
+        target = logits[0, chosen]
+    gradient = tape.gradient(target, batch)
+    return np.abs(np.asarray(gradient)[0]).max(axis=-1).astype(np.float32)
+
+
+def grad_cam_layers(model: Any) -> list[Any]:
+    """Layers whose output is a stack of feature maps Grad-CAM can use, in forward order.
+
+    Conv layers, plus the layers where branches meet (an inception concat, a residual add and
+    its activation), so the default, the last of them, sees the whole block rather than one branch.
+    """
+    import keras
+
+    kinds = (keras.layers.Conv2D, keras.layers.Concatenate, keras.layers.Add, keras.layers.Activation)
+    return [layer for layer in model.layers if isinstance(layer, kinds) and len(layer.output.shape) == 4]
+
+
+def grad_cam(
+    model: Any, image: np.ndarray, *, class_index: int | None = None, layer_name: str | None = None
+) -> np.ndarray:
+    """Grad-CAM for one prepared image: a ``(H, W)`` map in [0, 1] of where the class evidence lies.
+
+    Selvaraju et al. (2017): weight each channel of a feature layer (the last one by default) by the
+    spatial mean of the class score's gradient, sum, keep the positive part, upsample to the image.
+    """
+    import tensorflow as tf
+
+    candidates = grad_cam_layers(model)
+    if not candidates:
+        raise ValueError("Grad-CAM needs a model with at least one Conv2D layer")
+    if layer_name is None:
+        layer = candidates[-1]
+    else:
+        matches = [layer for layer in candidates if layer.name == layer_name]
+        if not matches:
+            raise ValueError(f"no feature layer named {layer_name!r}; choose one of {[layer.name for layer in candidates]}")
+        layer = matches[0]
+    probe, scores = _class_score_model(model, [layer.output])
+    batch = tf.convert_to_tensor(np.asarray(image, dtype=np.float32)[np.newaxis])
+    with tf.GradientTape() as tape:
+        activations, feed = probe(batch, training=False)
+        tape.watch(activations)
+        logits = scores(feed)
+        chosen = _choose_class(np.asarray(logits)[0], class_index)
+        target = logits[0, chosen]
+    gradient = np.asarray(tape.gradient(target, activations))[0]
+    maps = np.asarray(activations)[0]
+    weights = gradient.mean(axis=(0, 1))
+    cam = np.maximum((maps * weights).sum(axis=-1), 0.0)
+    height, width = batch.shape[1], batch.shape[2]
+    cam = np.asarray(tf.image.resize(cam[..., np.newaxis], (height, width), method="bilinear"))[..., 0]
+    peak = float(cam.max())
+    return (cam / peak if peak > 1e-12 else np.zeros_like(cam)).astype(np.float32)
+
+
+def heat_colors(values: np.ndarray) -> np.ndarray:
+    """A [0, 1] map as RGB ``uint8`` on a dark-blue → red → yellow ramp (no plotting library needed)."""
+    values = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    anchors = np.array([0.0, 0.35, 0.7, 1.0])
+    colours = np.array([[20, 20, 90], [60, 80, 220], [230, 60, 30], [255, 240, 60]], dtype=np.float64)
+    rgb = np.stack([np.interp(values, anchors, colours[:, channel]) for channel in range(3)], axis=-1)
+    return np.round(rgb).astype(np.uint8)
+
+
+def heatmap_overlay(image: np.ndarray, heat: np.ndarray, *, alpha: float = 0.5) -> np.ndarray:
+    """Blend a [0, 1] heat map over a ``uint8`` image ``(H, W)`` or ``(H, W, C)``; returns RGB ``uint8``."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    base = np.repeat(image[..., np.newaxis], 3, axis=-1) if image.ndim == 2 else image[..., :3]
+    if base.shape[:2] != np.shape(heat):
+        raise ValueError(f"heat map shape {np.shape(heat)} does not match the image's {base.shape[:2]}")
+    blended = (1 - alpha) * base.astype(np.float64) + alpha * heat_colors(heat).astype(np.float64)
+    return np.clip(np.round(blended), 0, 255).astype(np.uint8)
+
+
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement, so a 28×28 map is visible without blurring its pixels."""
+    image = np.asarray(image)
+    return image.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else image
