@@ -1,0 +1,226 @@
+"""RNN vs LSTM vs GRU vs CNN: classify MNIST digits by reading each image one row per timestep."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts, settings
+from core.datasets import Dataset, load_dataset
+from core.models.sequence import (
+    DISPLAY_NAMES,
+    MODEL_KINDS,
+    histories,
+    misclassified,
+    model_label,
+    parse_learning_rate,
+    reported_rows,
+    results_table,
+    sequence_config,
+)
+from core.training import RunResult, TrainingProgress, cached_result, train
+from ui.widgets import dataset_banner, progress_reporter, show_value_error
+
+UNIT_CHOICES = (50, 128, 300, "other")
+OPTIMIZER_NAMES = {"rmsprop": "RMSProp", "adam": "Adam"}
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def load_mnist(data_dir: str | None, train_size: int) -> Dataset:
+    """MNIST (or the offline digits) with a seeded training subset, shared by every session."""
+    return load_dataset("mnist", data_dir=data_dir, train_size=train_size, seed=0)
+
+
+st.title("RNN vs LSTM vs GRU vs CNN")
+st.markdown(
+    "A recurrent network can classify an image by reading it **one row per timestep**: a 28×28 "
+    "MNIST digit becomes a sequence of 28 steps with 28 numbers each, and the hidden state after "
+    "the last row feeds a softmax over the 10 digits. The homework trains a basic RNN, an LSTM "
+    "and a GRU this way (128 hidden units, RMSProp 1e-3) and compares them with a small CNN, "
+    "which sees the whole image at once."
+)
+
+with st.container(border=True):
+    kinds = st.multiselect(
+        "Models to train",
+        MODEL_KINDS,
+        default=list(MODEL_KINDS),
+        format_func=DISPLAY_NAMES.get,
+        key="models",
+    )
+    left, middle, right = st.columns(3)
+    with left:
+        units_choice = st.selectbox(
+            "Hidden units (recurrent models)",
+            UNIT_CHOICES,
+            index=1,
+            format_func=lambda choice: "other…" if choice == "other" else str(choice),
+            key="units_choice",
+            help="The size of the hidden state h(t). The CNN does not use it.",
+        )
+        if units_choice == "other":
+            units = st.number_input("Other number of hidden units", value=64, step=1, key="units_other")
+        else:
+            units = units_choice
+        batch_size = st.selectbox("Batch size", (16, 32, 64, 128, 256), index=3, key="batch_size")
+    with middle:
+        optimizer = st.selectbox(
+            "Optimizer", tuple(OPTIMIZER_NAMES), format_func=OPTIMIZER_NAMES.get, key="optimizer"
+        )
+        learning_rate_text = st.text_input(
+            "Learning rate", value="1e-3", key="learning_rate", help="A number such as 0.001 or 1e-3."
+        )
+    with right:
+        epochs = st.number_input("Epochs", min_value=1, max_value=100, value=5, step=1, key="epochs")
+        train_size = st.number_input(
+            "Training images",
+            min_value=100,
+            max_value=60_000,
+            value=6_000,
+            step=500,
+            key="train_size",
+            help="A seeded random subset of the training set; the test set is always used whole.",
+        )
+
+data_dir = settings.data_dir()
+try:
+    dataset = load_mnist(str(data_dir) if data_dir is not None else None, int(train_size))
+except ValueError as error:
+    show_value_error(error)
+    st.stop()
+dataset_banner(dataset)
+height, width = dataset.input_shape[:2]
+st.caption(
+    f"Each image is read as **{height} timesteps × {width} features** (one row of pixels per step). "
+    f"Training on {len(dataset.x_train):,} images"
+    + (" (all there are)" if len(dataset.x_train) < train_size else "")
+    + f", testing on {len(dataset.x_test):,}."
+)
+
+if not kinds:
+    st.info("Choose at least one model to train.", icon=":material/info:")
+    st.stop()
+try:
+    configs = [
+        sequence_config(
+            kind,
+            units=int(units),
+            optimizer=optimizer,
+            learning_rate=parse_learning_rate(learning_rate_text),
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+        )
+        for kind in kinds
+    ]
+except ValueError as error:
+    show_value_error(error)
+    st.stop()
+
+found: dict[str, RunResult] = {}
+for config in configs:
+    result = cached_result(config, dataset)
+    if result is not None:
+        found[config.architecture] = result
+pending = [config for config in configs if config.architecture not in found]
+
+clicked = st.button(
+    "Train",
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=not pending,
+    key="train",
+    help="Trains the selected models that have not run with these settings; finished runs are cached.",
+)
+if clicked and pending:
+    report, clear = progress_reporter("Training…")
+    for position, config in enumerate(pending):
+        label = model_label(config)
+
+        def scaled(progress: TrainingProgress, position: int = position, label: str = label) -> None:
+            report(
+                dataclasses.replace(
+                    progress,
+                    fraction=(position + progress.fraction) / len(pending),
+                    message=f"{label} ({position + 1} of {len(pending)}): {progress.message}",
+                )
+            )
+
+        try:
+            found[config.architecture] = train(config, dataset, on_progress=scaled)
+        except ValueError as error:
+            show_value_error(error)
+        except Exception as error:  # a failed fit must not take the page down with it
+            st.error(f"Training {label} failed: {error}", icon=":material/error:")
+    clear()
+    pending = [config for config in configs if config.architecture not in found]
+
+if not pending:
+    st.caption("Every selected model has already run with these settings; the results below come from the cache.")
+else:
+    st.info(
+        "Not trained yet with these settings: "
+        + ", ".join(model_label(config) for config in pending)
+        + ". Click **Train**.",
+        icon=":material/hourglass_empty:",
+    )
+
+results = [found[config.architecture] for config in configs if config.architecture in found]
+if results:
+    st.subheader("Results")
+    chance = 1 / dataset.num_classes
+    for result in results:
+        if result.diverged:
+            st.warning(f"{model_label(result.config)}: {result.message}", icon=":material/warning:")
+        elif result.test_accuracy < 2 * chance:
+            st.warning(
+                f"{model_label(result.config)} is close to guessing ({result.test_accuracy:.0%} against "
+                f"{chance:.0%} by chance): too few epochs or images, or a learning rate too high for it.",
+                icon=":material/warning:",
+            )
+    st.dataframe(
+        pd.DataFrame(results_table(results)),
+        hide_index=True,
+        column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "params": st.column_config.NumberColumn(format="localized"),
+            "s / epoch": st.column_config.NumberColumn(format="%.2f"),
+            "total s": st.column_config.NumberColumn(format="%.1f"),
+        },
+        key="results_table",
+    )
+    frame = charts.history_frame(histories(results))
+    accuracy_column, loss_column = st.columns(2)
+    accuracy_column.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
+    loss_column.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
+    st.caption("Solid lines: the test set, measured after every epoch. Dashed: the training batches.")
+
+    st.subheader("Misclassified test digits")
+    inspected_label = st.selectbox(
+        "Model", [model_label(result.config) for result in results], key="inspect_model"
+    )
+    inspected = next(result for result in results if model_label(result.config) == inspected_label)
+    mistakes = misclassified(inspected, dataset.y_test, limit=10)
+    if not mistakes:
+        st.write("No misclassified test images to show" + (" (the run diverged)." if inspected.diverged else "."))
+    else:
+        scale = max(1, 84 // height)
+        images = [np.kron(dataset.x_test[m.index, :, :, 0], np.ones((scale, scale), dtype=np.uint8)) for m in mistakes]
+        captions = [f"true {m.true_label} → {m.predicted_label} ({m.confidence:.0%})" for m in mistakes]
+        st.image(images, caption=captions, width=height * scale)
+        wrong = int(np.sum(inspected.predicted_labels != dataset.y_test))
+        st.caption(f"The {len(mistakes)} most confident mistakes of {wrong:,} in {len(dataset.y_test):,} test images.")
+
+st.subheader("What others reported (not measured here)")
+st.dataframe(
+    pd.DataFrame(reported_rows()),
+    hide_index=True,
+    column_config={"reported test accuracy": st.column_config.NumberColumn(format="percent")},
+    key="reported_table",
+)
+st.caption(
+    "These are someone else's numbers, trained on the full 60,000-image MNIST for many epochs; "
+    "runs here use a subset and a few epochs, so expect them lower, and the 8×8 offline digits are a different task."
+)

@@ -1,0 +1,148 @@
+"""The RNN vs LSTM vs GRU vs CNN page: offline fallback, every control, training, cache, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import app_test
+
+import core.training
+from core.datasets import load_dataset
+from core.models.sequence import sequence_config
+from core.training import cached_result
+
+PAGE = "pages/sequence_models.py"
+TRAINING_TIMEOUT = 180
+
+
+def _page(timeout: float = 60):
+    at = app_test(PAGE, timeout=timeout)
+    assert not at.exception, at.exception
+    return at
+
+
+def _tiny(at, *, models: list[str], epochs: int = 1, train_size: int = 200):
+    at.multiselect(key="models").set_value(models).run()
+    at.number_input(key="epochs").set_value(epochs).run()
+    at.number_input(key="train_size").set_value(train_size).run()
+    return at
+
+
+def _texts(elements) -> str:
+    return " ".join(str(element.value) for element in elements)
+
+
+def test_renders_on_the_offline_fallback_with_banner_and_reported_figures() -> None:
+    at = _page()
+    assert at.title[0].value == "RNN vs LSTM vs GRU vs CNN"
+    assert "Offline fallback" in _texts(at.warning)
+    assert "8 timesteps × 8 features" in _texts(at.caption)
+    assert "Not trained yet" in _texts(at.info)  # nothing trains without a click
+    reported = at.dataframe[-1].value
+    assert set(reported["model"]) == {"RNN", "LSTM", "GRU", "CNN"}
+    assert "someone else's numbers" in _texts(at.caption)
+    assert not at.error
+
+
+def test_every_control_reruns_cleanly() -> None:
+    at = _page()
+    at.multiselect(key="models").set_value(["lstm", "row_cnn"]).run()
+    for choice in (50, 300, 128, "other"):
+        at.selectbox(key="units_choice").set_value(choice).run()
+        assert not at.exception
+    at.number_input(key="units_other").set_value(200).run()
+    at.selectbox(key="optimizer").set_value("adam").run()
+    at.selectbox(key="batch_size").set_value(32).run()
+    at.text_input(key="learning_rate").set_value("0.003").run()
+    at.number_input(key="epochs").set_value(3).run()
+    at.number_input(key="train_size").set_value(500).run()
+    assert not at.exception and not at.error
+    assert "LSTM (200)" in _texts(at.info) and "CNN" in _texts(at.info)
+    at.multiselect(key="models").set_value([]).run()
+    assert not at.exception and "at least one model" in _texts(at.info)
+
+
+@pytest.mark.parametrize(
+    ("key", "widget", "value", "message"),
+    [
+        ("learning_rate", "text_input", "fast", "learning rate must be a number"),
+        ("learning_rate", "text_input", "-0.1", "learning rate must be greater than 0"),
+        ("units_other", "number_input", 0, "hidden units must be a whole number"),
+    ],
+)
+def test_bad_input_shows_an_error_not_a_traceback(key: str, widget: str, value: object, message: str) -> None:
+    at = _page()
+    if key == "units_other":
+        at.selectbox(key="units_choice").set_value("other").run()
+    getattr(at, widget)(key=key).set_value(value).run()
+    assert not at.exception
+    assert message in _texts(at.error)
+
+
+@pytest.mark.slow
+def test_train_shows_results_then_reopens_from_cache() -> None:
+    at = _tiny(_page(TRAINING_TIMEOUT), models=["simple_rnn", "lstm", "gru", "row_cnn"])
+    at.button(key="train").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["RNN (128)", "LSTM (128)", "GRU (128)", "CNN"]
+    assert set(table["status"]) == {"ok"}
+    assert table["params"].tolist() == [18_826, 71_434, 54_282, 53_002]  # the 8×8 digits: 8 features per step
+    assert (table["test accuracy"].between(0, 1)).all() and (table["s / epoch"] > 0).all()
+    assert "Not trained yet" not in _texts(at.info)
+    captions = [caption for image in at.image for caption in image.captions]
+    assert captions and all(caption.startswith("true ") and "→" in caption for caption in captions)
+
+    # A fresh session with the same settings shows the runs at once, without a click.
+    again = _tiny(_page(), models=["simple_rnn", "lstm", "gru", "row_cnn"])
+    assert not again.exception
+    assert again.dataframe[0].value["test accuracy"].tolist() == table["test accuracy"].tolist()
+    assert "already run with these settings" in _texts(again.caption)
+    dataset = load_dataset("mnist", train_size=200, seed=0)
+    assert cached_result(sequence_config("lstm", units=128, epochs=1), dataset) is not None
+
+    again.selectbox(key="inspect_model").set_value("CNN").run()
+    assert not again.exception
+
+
+@pytest.mark.slow
+def test_divergence_is_reported_as_diverged_not_a_crash(monkeypatch) -> None:
+    import keras
+
+    # Adam and RMSProp normalise their steps, so no page setting makes the loss NaN quickly;
+    # swap in plain SGD with an absurd rate to exercise the real NaN path of the engine.
+    monkeypatch.setattr(core.training, "make_optimizer", lambda name, rate: keras.optimizers.SGD(1e12))
+    at = _tiny(_page(TRAINING_TIMEOUT), models=["row_cnn"], epochs=2)
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert at.dataframe[0].value["status"].tolist() == ["diverged"]
+    assert "Diverged" in _texts(at.warning)
+
+
+@pytest.mark.shared_data
+def test_real_mnist_from_the_shared_data_directory(shared_data, monkeypatch) -> None:
+    monkeypatch.setenv("DLLAB_DATA_DIR", str(shared_data))
+    at = _page()
+    assert "Offline fallback" not in _texts(at.warning)
+    captions = _texts(at.caption)
+    assert "MNIST from" in captions and "28 timesteps × 28 features" in captions
+    assert "Training on 6,000 images" in captions and "testing on 10,000" in captions
+
+
+def test_rendering_before_training_does_not_import_tensorflow() -> None:
+    """The page's controls and cached results must appear without the ~5 s TensorFlow import."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from conftest import app_test
+at = app_test({PAGE!r})
+assert not at.exception, at.exception
+print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+"""
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "HEAVY []" in completed.stdout, completed.stdout
