@@ -19,17 +19,17 @@ HOME = TopicPage("pages/home.py", "Home", ":material/school:", "What each page t
 
 TOPIC_PAGES: tuple[TopicPage, ...] = (
     TopicPage(
-        "pages/sequence_models.py",
-        "RNN vs LSTM vs GRU",
-        ":material/timeline:",
-        "Train a basic RNN, an LSTM and a GRU that read MNIST digits one row per timestep, and race them "
-        "against a small CNN: accuracy, parameters, time per epoch and learning curves side by side.",
-    ),
-    TopicPage(
         "pages/rnn_dimensions.py",
         "RNN shapes",
         ":material/linear_scale:",
         "What goes into a recurrent layer and what comes out: (batch, timesteps, features) in, states out, "
         "exact LSTM/GRU parameter counts checked against Keras, and a tiny RNN unrolled with real numbers.",
+    ),
+    TopicPage(
+        "pages/sequence_models.py",
+        "RNN vs LSTM vs GRU",
+        ":material/timeline:",
+        "Train a basic RNN, an LSTM and a GRU that read MNIST digits one row per timestep, and race them "
+        "against a small CNN: accuracy, parameters, time per epoch and learning curves side by side.",
     ),
 )
