@@ -32,4 +32,11 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         "Train a basic RNN, an LSTM and a GRU that read MNIST digits one row per timestep, and race them "
         "against a small CNN: accuracy, parameters, time per epoch and learning curves side by side.",
     ),
+    TopicPage(
+        "pages/cifar_cnn.py",
+        "CIFAR CNN lab",
+        ":material/tune:",
+        "Train the homework CNNs on CIFAR-10 and sweep activation, learning rate, optimizer or initialisation; "
+        "compare runs' curves, then look inside: filters, feature maps, activation statistics, saliency and Grad-CAM.",
+    ),
 )
