@@ -1,0 +1,412 @@
+"""Audio datasets: the seed's four ``.npy`` feature files, WAV folders (class folders or FSDD naming), FSDD, synthetic sounds.
+
+Two kinds of :class:`~core.datasets.Dataset` come out of here, told apart by ``extras["kind"]``:
+
+- ``"waveform"``: ``x`` is (N, samples) float32 mono clips at ``extras["sample_rate"]``, padded or
+  trimmed to ``extras["clip_seconds"]``; features are computed later with the page's settings.
+- ``"features"``: ``x`` is (N, bands, frames) float32, ready-made features such as the seed's
+  40 mel bands × 501 frames.
+
+Nothing here imports TensorFlow; FSDD's download imports Keras only when it actually downloads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core import audio
+from core.cache import cached_arrays, stable_hash
+from core.datasets import Dataset, DatasetError, register_loader
+from core.datasets.keras_source import keras_datasets_dir, keras_home, network_available
+
+NPY_FILES = ("X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy")
+AXIS_ORDERS = ("auto", "bands_frames", "frames_bands")
+FSDD_PATTERN = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$", re.IGNORECASE)
+FSDD_TEST_INDICES = range(0, 5)  # the dataset's README: recordings 0–4 of every speaker and digit are the test set
+FSDD_ORIGIN = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
+FSDD_ARCHIVE_NAME = "fsdd.tar.gz"
+DEFAULT_TEST_FRACTION = 0.2
+
+
+# ---------------------------------------------------------------------------------------------
+# The seed's .npy features
+
+
+def detect_axis_order(example_shape: tuple[int, int]) -> str:
+    """Guess whether examples are (bands, frames) or (frames, bands): spectrograms have fewer bands than frames."""
+    first, second = example_shape
+    return "frames_bands" if first > second else "bands_frames"
+
+
+def _check_features(name: str, x: np.ndarray) -> np.ndarray:
+    if x.dtype.kind not in "iuf":
+        raise DatasetError(f"{name} has dtype {x.dtype}; features must be numbers (float or integer)")
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]  # (N, bands, frames, 1) as fed to the seed's CNN
+    if x.ndim != 3:
+        raise DatasetError(
+            f"{name} has shape {x.shape}; expected (examples, bands, frames), e.g. (N, 40, 501) as in the seed"
+        )
+    if x.shape[0] == 0:
+        raise DatasetError(f"{name} holds no examples")
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1) if x.dtype.kind == "f" else np.zeros(len(x), bool)
+    if bad.any():
+        raise DatasetError(
+            f"{name} has NaN or infinite values in {int(bad.sum())} examples (the first is example {int(np.argmax(bad))}); "
+            "fix or drop them before uploading"
+        )
+    return x
+
+
+def _check_labels(name: str, y: np.ndarray) -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DatasetError(f"{name} has shape {y.shape}; expected a 1-D vector of class indices (not one-hot)")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DatasetError(f"{name} holds non-integer values; labels must be class indices 0, 1, 2, …")
+    elif y.dtype.kind not in "iu":
+        raise DatasetError(f"{name} has dtype {y.dtype}; labels must be integer class indices")
+    y = y.astype(np.int64)
+    if len(y) and y.min() < 0:
+        raise DatasetError(f"{name} has the negative label {int(y.min())}; labels must be 0, 1, 2, …")
+    return y
+
+
+def audio_npy_dataset(
+    arrays: Mapping[str, np.ndarray], *, axis_order: str = "auto", source: str = "uploaded .npy files"
+) -> Dataset:
+    """A features dataset from the four arrays ``X_train, y_train, X_test, y_test``, validated one check at a time."""
+    if axis_order not in AXIS_ORDERS:
+        raise DatasetError(f"axis_order must be one of {AXIS_ORDERS}, got {axis_order!r}")
+    missing = [name for name in NPY_FILES if name.removesuffix(".npy") not in arrays]
+    if missing:
+        raise DatasetError(f"missing {', '.join(missing)}; the seed's format is four files: {', '.join(NPY_FILES)}")
+    x_train = _check_features("X_train", np.asarray(arrays["X_train"]))
+    x_test = _check_features("X_test", np.asarray(arrays["X_test"]))
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise DatasetError(
+            f"X_train examples are {x_train.shape[1:]} but X_test examples are {x_test.shape[1:]}; both splits need the same shape"
+        )
+    y_train = _check_labels("y_train", np.asarray(arrays["y_train"]))
+    y_test = _check_labels("y_test", np.asarray(arrays["y_test"]))
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if len(x) != len(y):
+            raise DatasetError(f"X_{split} has {len(x):,} examples but y_{split} has {len(y):,} labels")
+    seen = np.unique(y_train)
+    if len(seen) < 2:
+        raise DatasetError(f"y_train holds only one class ({int(seen[0])}); a classifier needs at least two")
+    unseen = sorted(set(np.unique(y_test).tolist()) - set(seen.tolist()))
+    if unseen:
+        raise DatasetError(f"y_test has the label(s) {unseen}, which never occur in y_train, so no model can learn them")
+    order = detect_axis_order(x_train.shape[1:]) if axis_order == "auto" else axis_order
+    if order == "frames_bands":
+        x_train, x_test = np.swapaxes(x_train, 1, 2), np.swapaxes(x_test, 1, 2)
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    bands, frames = x_train.shape[1:]
+    return Dataset(
+        name="audio_npy",
+        x_train=np.ascontiguousarray(x_train, dtype=np.float32),
+        y_train=y_train,
+        x_test=np.ascontiguousarray(x_test, dtype=np.float32),
+        y_test=y_test,
+        class_names=tuple(str(index) for index in range(classes)),
+        source=f"{source}: {bands} bands × {frames} frames per example",
+        extras={"kind": "features", "axis_order": order, "detected_axis_order": detect_axis_order(arrays["X_train"].shape[1:3])},
+    )
+
+
+@register_loader("audio_npy")
+def load_audio_npy(*, data_dir: Path | None = None, folder: Path | str | None = None, axis_order: str = "auto") -> Dataset:
+    """The seed's four ``.npy`` files from ``folder`` (default: the data directory), loaded without pickles."""
+    from core.uploads import UploadError, load_npy
+
+    folder = Path(folder) if folder is not None else data_dir
+    if folder is None or not folder.is_dir():
+        raise DatasetError(f"no folder to read {', '.join(NPY_FILES)} from")
+    arrays = {}
+    for name in NPY_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise DatasetError(f"{path} is missing; the seed's format is four files: {', '.join(NPY_FILES)}")
+        try:
+            arrays[name.removesuffix(".npy")] = load_npy(path, name=name)
+        except UploadError as error:
+            raise DatasetError(str(error)) from None
+    return audio_npy_dataset(arrays, axis_order=axis_order, source=f"features from {folder}")
+
+
+# ---------------------------------------------------------------------------------------------
+# WAV folders
+
+
+def _folder_signature(files: list[Path]) -> list[tuple[str, int, int]]:
+    signature = []
+    for path in files:
+        status = path.stat()
+        signature.append((str(path), status.st_size, status.st_mtime_ns))
+    return signature
+
+
+def _decode_cached(files: list[Path], sample_rate: int, clip_seconds: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Decoded clips for a file list, kept in the disk cache by (paths, sizes, times, rate, length)."""
+    key = stable_hash({"files": _folder_signature(files), "rate": sample_rate, "seconds": clip_seconds})
+
+    def compute() -> dict[str, np.ndarray]:
+        decoded = audio.decode_files(files, sample_rate=sample_rate, clip_seconds=clip_seconds)
+        return {
+            "clips": decoded.clips,
+            "kept": np.asarray(decoded.kept, dtype=np.int64),
+            "errors": np.asarray(decoded.errors, dtype=str) if decoded.errors else np.zeros(0, dtype="<U1"),
+        }
+
+    stored = cached_arrays("audio-clips", key, compute)
+    return stored["clips"], stored["kept"], [str(message) for message in stored["errors"]]
+
+
+def _content_root(folder: Path) -> Path:
+    """Descend through wrapper folders (``my_sounds/`` inside a zip) until there is a choice to make."""
+    while True:
+        children = [child for child in folder.iterdir() if not child.name.startswith((".", "__MACOSX"))]
+        if len(children) == 1 and children[0].is_dir():
+            folder = children[0]
+        else:
+            return folder
+
+
+def is_fsdd_layout(files: list[Path]) -> bool:
+    """True when every file is named ``{digit}_{speaker}_{index}.wav``, FSDD's naming."""
+    return bool(files) and all(FSDD_PATTERN.match(path.name) for path in files)
+
+
+def _split_fsdd(files: list[Path]) -> tuple[list[Path], list[int], list[Path], list[int]]:
+    train, train_labels, test, test_labels = [], [], [], []
+    for path in files:
+        match = FSDD_PATTERN.match(path.name)
+        assert match is not None
+        digit, index = int(match.group(1)), int(match.group(3))
+        if index in FSDD_TEST_INDICES:
+            test.append(path)
+            test_labels.append(digit)
+        else:
+            train.append(path)
+            train_labels.append(digit)
+    return train, train_labels, test, test_labels
+
+
+def _split_class_folders(
+    root: Path, *, test_fraction: float, seed: int
+) -> tuple[list[Path], list[int], list[Path], list[int], tuple[str, ...], str]:
+    """Class subfolders, either under ``train/`` and ``test/`` or split here with a fixed seed."""
+    lowered = {child.name.lower(): child for child in root.iterdir() if child.is_dir()}
+    if "train" in lowered and "test" in lowered:
+        classes = sorted(
+            {child.name for split in ("train", "test") for child in lowered[split].iterdir() if child.is_dir()}
+        )
+        lists: list[list] = [[], [], [], []]
+        for offset, split in ((0, "train"), (2, "test")):
+            for label, name in enumerate(classes):
+                for path in audio.wav_files(lowered[split] / name) if (lowered[split] / name).is_dir() else []:
+                    lists[offset].append(path)
+                    lists[offset + 1].append(label)
+        return lists[0], lists[1], lists[2], lists[3], tuple(classes), "its train/ and test/ folders"
+    classes = sorted(child.name for child in root.iterdir() if child.is_dir() and not child.name.startswith("."))
+    rng = np.random.default_rng(seed)
+    train, train_labels, test, test_labels = [], [], [], []
+    for label, name in enumerate(classes):
+        found = audio.wav_files(root / name)
+        if not found:
+            continue
+        order = rng.permutation(len(found))
+        test_count = int(round(len(found) * test_fraction)) if len(found) > 1 else 0
+        test_count = min(max(test_count, 1 if len(found) > 1 else 0), len(found) - 1)
+        for position, index in enumerate(order):
+            (test if position < test_count else train).append(found[index])
+            (test_labels if position < test_count else train_labels).append(label)
+    return train, train_labels, test, test_labels, tuple(classes), f"a seeded {test_fraction:.0%} test split per class"
+
+
+@register_loader("wav_folder")
+def load_wav_folder(
+    *,
+    data_dir: Path | None = None,
+    folder: Path | str | None = None,
+    sample_rate: int = 8000,
+    clip_seconds: float = 1.0,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+    seed: int = 0,
+    name: str = "wav_folder",
+    source: str | None = None,
+) -> Dataset:
+    """WAV files in class subfolders, or FSDD-named files with FSDD's official split, as equal-length clips."""
+    if folder is None:
+        raise DatasetError("choose a folder of WAV files")
+    root = Path(folder)
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder")
+    root = _content_root(root)
+    files = audio.wav_files(root)
+    if not files:
+        raise DatasetError(f"{root} holds no .wav files")
+    top_level = [path for path in files if path.parent == root]
+    if is_fsdd_layout(top_level) and len(top_level) == len(files):
+        train, train_labels, test, test_labels = _split_fsdd(files)
+        class_names = tuple(str(digit) for digit in range(10))
+        split_note = "FSDD's official split (recordings 0–4 of each speaker and digit are the test set)"
+    elif top_level:
+        raise DatasetError(
+            f"{root} has WAV files at the top level ({top_level[0].name}, …) that are not FSDD-named "
+            "({digit}_{speaker}_{index}.wav); put each class in its own subfolder instead"
+        )
+    else:
+        train, train_labels, test, test_labels, class_names, split_note = _split_class_folders(
+            root, test_fraction=test_fraction, seed=seed
+        )
+    all_files = train + test
+    clips, kept, errors = _decode_cached(all_files, sample_rate, clip_seconds)
+    labels = np.asarray(train_labels + test_labels, dtype=np.int64)[kept]
+    is_test = (np.arange(len(all_files)) >= len(train))[kept]
+    names = np.asarray([path.name for path in all_files])[kept]
+    x_train, y_train = clips[~is_test], labels[~is_test]
+    x_test, y_test = clips[is_test], labels[is_test]
+    _require_usable(x_train, y_train, x_test, class_names, root, errors)
+    return Dataset(
+        name=name,
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        class_names=class_names,
+        source=(source or f"WAV files from {root}") + f", {split_note}",
+        extras={
+            "kind": "waveform",
+            "sample_rate": int(sample_rate),
+            "clip_seconds": float(clip_seconds),
+            "unreadable": tuple(errors),
+            "train_files": tuple(names[~is_test]),
+            "test_files": tuple(names[is_test]),
+        },
+    )
+
+
+def _require_usable(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, class_names: tuple[str, ...], root: Path, errors: list[str]
+) -> None:
+    note = f" ({len(errors)} files could not be read: {errors[0]})" if errors else ""
+    if len(class_names) < 2:
+        raise DatasetError(f"{root} has {len(class_names)} class folder(s); a classifier needs at least two{note}")
+    present = np.unique(y_train)
+    if len(present) < 2:
+        raise DatasetError(f"{root} has readable training clips for only {len(present)} class(es); a classifier needs at least two{note}")
+    if len(x_test) == 0:
+        raise DatasetError(f"{root} leaves no clips for the test set; add more files per class{note}")
+
+
+# ---------------------------------------------------------------------------------------------
+# FSDD and the synthetic default
+
+
+def _fsdd_in(folder: Path) -> Path | None:
+    for candidate in (folder / "fsdd" / "recordings", folder / "recordings", folder):
+        if candidate.is_dir() and any(FSDD_PATTERN.match(path.name) for path in candidate.glob("*.wav")):
+            return candidate
+    for candidate in sorted(folder.glob("free-spoken-digit-dataset*/recordings")):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def fsdd_cached_recordings() -> Path | None:
+    """The ``recordings`` folder of an FSDD archive already extracted by ``keras.utils.get_file``."""
+    base = keras_datasets_dir()
+    for extracted in (base / "fsdd_extracted", base / "fsdd", base):
+        if extracted.is_dir():
+            found = _fsdd_in(extracted)
+            if found is not None and found != base:
+                return found
+    return None
+
+
+def download_fsdd(origin: str = FSDD_ORIGIN) -> Path:
+    """Download and extract FSDD's release archive into the Keras cache; returns its ``recordings`` folder."""
+    import keras
+
+    extracted = Path(
+        keras.utils.get_file(FSDD_ARCHIVE_NAME, origin=origin, extract=True, cache_dir=str(keras_home()))
+    )
+    found = _fsdd_in(extracted) if extracted.is_dir() else fsdd_cached_recordings()
+    if found is None:
+        raise DatasetError(f"the FSDD archive from {origin} has no recordings/ folder")
+    return found
+
+
+def synthetic_dataset(
+    *, train_per_class: int = 60, test_per_class: int = 20, sample_rate: int = 8000, clip_seconds: float = 1.0, seed: int = 0, note: str = ""
+) -> Dataset:
+    """The built-in synthetic sound set as a waveform dataset, flagged as a fallback so pages label it."""
+    x_train, y_train, x_test, y_test = audio.synthetic_sounds(
+        train_per_class=train_per_class, test_per_class=test_per_class, sample_rate=sample_rate, clip_seconds=clip_seconds, seed=seed
+    )
+    return Dataset(
+        name="synthetic_sounds",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        class_names=audio.SYNTHETIC_CLASSES,
+        source=audio.SYNTHETIC_SOURCE.format(seed=seed) + note,
+        is_fallback=True,
+        extras={"kind": "waveform", "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "unreadable": ()},
+    )
+
+
+@register_loader("synthetic_sounds")
+def load_synthetic_sounds(*, data_dir: Path | None = None, **options: object) -> Dataset:
+    """The offline default: synthetic sounds generated from a fixed seed (``data_dir`` is ignored)."""
+    return synthetic_dataset(**options)  # type: ignore[arg-type]
+
+
+@register_loader("fsdd")
+def load_fsdd(
+    *, data_dir: Path | None = None, sample_rate: int = 8000, clip_seconds: float = 1.0, allow_download: bool = True
+) -> Dataset:
+    """FSDD from the data directory, the Keras cache or a download; the synthetic set when none is reachable."""
+    recordings = _fsdd_in(data_dir) if data_dir is not None and data_dir.is_dir() else None
+    where = "the data directory"
+    if recordings is None:
+        recordings, where = fsdd_cached_recordings(), "the Keras cache"
+    if recordings is None and allow_download and network_available():
+        recordings, where = download_fsdd(), "a download of the FSDD release archive"
+    if recordings is None:
+        return synthetic_dataset(
+            sample_rate=sample_rate,
+            clip_seconds=clip_seconds,
+            note=" FSDD was not found (put fsdd/recordings in the data directory, or go online to download it).",
+        )
+    return load_wav_folder(
+        folder=recordings,
+        sample_rate=sample_rate,
+        clip_seconds=clip_seconds,
+        name="fsdd",
+        source=f"Free Spoken Digit Dataset from {where} ({recordings})",
+    )
+
+
+def data_dir_wav_folders(data_dir: Path | None) -> list[Path]:
+    """Folders directly inside the data directory that hold WAV files somewhere below them."""
+    if data_dir is None or not data_dir.is_dir():
+        return []
+    found = []
+    for child in sorted(data_dir.iterdir()):
+        if child.is_dir() and not child.name.startswith("."):
+            for _root, _dirs, names in os.walk(child):
+                if any(name.lower().endswith(".wav") for name in names):
+                    found.append(child)
+                    break
+    return found

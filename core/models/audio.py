@@ -1,0 +1,81 @@
+"""Spectrogram classifiers: the seed's exact CNN and LSTM, GRU and bidirectional variants, and a stronger CNN.
+
+Every builder takes features shaped (bands, frames), as the audio pages store them, and turns
+them into what its network wants with a parameter-free first layer: a channel axis for the CNNs
+(the seed's CNN input is (40, 501, 1)), or a transpose for the recurrent nets, which read one
+frame per timestep (the seed's LSTM input is (501, 40)).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from core.models import register_builder
+
+RECURRENT_CELLS = ("lstm", "gru", "bilstm")
+
+
+def _bands_frames(input_shape: tuple[int, ...], *, minimum: int) -> tuple[int, int]:
+    if len(input_shape) == 3 and input_shape[-1] == 1:
+        input_shape = input_shape[:2]
+    if len(input_shape) != 2:
+        raise ValueError(f"audio models take (bands, frames) features, got examples shaped {input_shape}")
+    bands, frames = input_shape
+    if bands < minimum or frames < minimum:
+        raise ValueError(
+            f"features of {bands} bands × {frames} frames are too small for this network (it needs at least "
+            f"{minimum} × {minimum}); use more mel bands or a longer clip"
+        )
+    return int(bands), int(frames)
+
+
+@register_builder("audio_cnn")
+def build_audio_cnn(input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+    """The seed's CNN: conv5×5×32 ReLU → max-pool 2 → conv5×5×32 'same' ReLU → max-pool 2 → flatten → softmax."""
+    bands, frames = _bands_frames(input_shape, minimum=8)
+    inputs = keras.Input(shape=(bands, frames))
+    x = layers.Reshape((bands, frames, 1))(inputs)
+    x = layers.Conv2D(32, 5, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(32, 5, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="seed_cnn")
+
+
+@register_builder("audio_rnn")
+def build_audio_rnn(input_shape: tuple[int, ...], num_classes: int, *, cell: str = "lstm", units: int = 32) -> keras.Model:
+    """The seed's LSTM (32 units, all timesteps kept, he_uniform) → flatten → softmax; GRU or BiLSTM by ``cell``."""
+    if cell not in RECURRENT_CELLS:
+        raise ValueError(f"cell must be one of {RECURRENT_CELLS}, got {cell!r}")
+    bands, frames = _bands_frames(input_shape, minimum=1)
+    inputs = keras.Input(shape=(bands, frames))
+    x = layers.Permute((2, 1))(inputs)  # one frame of `bands` numbers per timestep
+    if cell == "gru":
+        x = layers.GRU(units, return_sequences=True, kernel_initializer="he_uniform")(x)
+    else:
+        recurrent = layers.LSTM(units, return_sequences=True, kernel_initializer="he_uniform")
+        x = layers.Bidirectional(recurrent)(x) if cell == "bilstm" else recurrent(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=f"seed_{cell}")
+
+
+@register_builder("audio_cnn_bn")
+def build_audio_cnn_bn(input_shape: tuple[int, ...], num_classes: int, *, width: int = 32, dropout: float = 0.3) -> keras.Model:
+    """A stronger CNN: three 3×3 conv blocks with BatchNorm (momentum 0.9) and pooling, global average pool, dropout."""
+    bands, frames = _bands_frames(input_shape, minimum=8)
+    inputs = keras.Input(shape=(bands, frames))
+    x = layers.Reshape((bands, frames, 1))(inputs)
+    for multiplier in (1, 2, 4):
+        x = layers.Conv2D(width * multiplier, 3, padding="same", use_bias=False)(x)
+        # Momentum 0.9, not 0.99: short runs otherwise test on stale statistics (NOTES.md).
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(2, padding="same")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="cnn_batchnorm")

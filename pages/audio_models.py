@@ -1,0 +1,385 @@
+"""Audio: a random forest, a CNN and an LSTM classify the same log-mel spectrograms, side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import audio, charts, settings
+from core.audio_models import (
+    CELL_NAMES,
+    CNN_VARIANTS,
+    SEED_RESULTS,
+    TREE_CHOICES,
+    audio_features,
+    cached_forest_result,
+    clip_features,
+    cnn_config,
+    comparison_rows,
+    fit_forest,
+    forest_probabilities,
+    network_label,
+    rnn_config,
+    train_forest,
+)
+from core.datasets import Dataset, load_dataset
+from core.datasets.audio import AXIS_ORDERS, NPY_FILES, audio_npy_dataset, data_dir_wav_folders
+from core.training import RunResult, TrainingProgress, cached_result, load_model, train
+from core.uploads import AUDIO_SUFFIXES, safe_extract_zip
+from ui.widgets import dataset_banner, progress_reporter, show_value_error
+
+SOURCES = {
+    "synthetic": "Synthetic sounds (offline)",
+    "fsdd": "Free Spoken Digit Dataset",
+    "folder": "WAV folder in the data directory",
+    "zip": "Upload a zip of WAVs",
+    "npy": "Upload the seed's four .npy files",
+}
+AXIS_LABELS = {"auto": "detect", "bands_frames": "bands × frames", "frames_bands": "frames × bands"}
+MAX_ZIP_FILES = 10_000
+MAX_ZIP_BYTES = 300_000_000
+
+
+@st.cache_resource(show_spinner="Generating the synthetic sounds…", max_entries=4)
+def synthetic_data(sample_rate: int, clip_seconds: float) -> Dataset:
+    """The synthetic sound set at one rate and clip length, shared by every session."""
+    return load_dataset("synthetic_sounds", sample_rate=sample_rate, clip_seconds=clip_seconds)
+
+
+@st.cache_resource(show_spinner="Reading the recordings…", max_entries=4)
+def fsdd_data(data_dir: str | None, sample_rate: int, clip_seconds: float) -> Dataset:
+    """FSDD from the data directory, the Keras cache or a download (the synthetic set if none)."""
+    return load_dataset("fsdd", data_dir=data_dir, sample_rate=sample_rate, clip_seconds=clip_seconds)
+
+
+@st.cache_resource(show_spinner="Reading the WAV folder…", max_entries=4)
+def folder_data(folder: str, sample_rate: int, clip_seconds: float) -> Dataset:
+    """A WAV folder (class subfolders or FSDD naming) in the data directory."""
+    return load_dataset("wav_folder", folder=folder, sample_rate=sample_rate, clip_seconds=clip_seconds, name=Path(folder).name)
+
+
+@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
+def zip_data(digest: str, _payload: bytes, sample_rate: int, clip_seconds: float) -> Dataset:
+    """An uploaded zip of WAVs, unpacked safely once per content hash into the cache folder."""
+    destination = settings.cache_dir() / "audio-uploads" / digest
+    if not destination.is_dir():
+        safe_extract_zip(_payload, destination, suffixes=AUDIO_SUFFIXES, max_files=MAX_ZIP_FILES, max_total_bytes=MAX_ZIP_BYTES)
+    return load_dataset(
+        "wav_folder", folder=destination, sample_rate=sample_rate, clip_seconds=clip_seconds, name="uploaded zip", source="WAV files from the uploaded zip"
+    )
+
+
+@st.cache_resource(show_spinner="Computing spectrograms…", max_entries=8)
+def features_for(fingerprint: str, _dataset: Dataset, feature_settings: audio.FeatureSettings | None) -> Dataset:
+    """Standardised features for a dataset and feature settings (cached on disk as well)."""
+    return audio_features(_dataset, feature_settings)
+
+
+@st.cache_resource(show_spinner="Refitting the random forest to label your clip…", max_entries=4)
+def forest_model(fingerprint: str, trees: int, _features: Dataset) -> object:
+    """The fitted forest, kept in memory only (the disk cache holds its scores, never a pickle)."""
+    return fit_forest(_features, trees)
+
+
+def npy_upload_dataset(files: list, axis_order: str) -> Dataset:
+    """The four uploaded arrays, read without pickles and validated."""
+    from core.uploads import load_npy
+
+    by_name = {file.name: file for file in files}
+    missing = [name for name in NPY_FILES if name not in by_name]
+    if missing:
+        raise ValueError(f"still missing {', '.join(missing)}; upload all four of {', '.join(NPY_FILES)}")
+    arrays = {name.removesuffix(".npy"): load_npy(by_name[name].getvalue(), name=name) for name in NPY_FILES}
+    return audio_npy_dataset(arrays, axis_order=axis_order)
+
+
+st.title("Audio: random forest vs CNN vs LSTM")
+st.markdown(
+    "A sound becomes a picture: a **log-mel spectrogram** slices the clip into short overlapping frames, "
+    "measures the energy in each frame at mel-spaced frequency bands (spaced as the ear hears pitch), and takes "
+    "the logarithm. The seed exercise classified 15 acoustic scenes from such 40 × 501 images with three models: "
+    "a **random forest** on the flattened pixels, a small **CNN**, and an **LSTM** that reads one frame per timestep. "
+    "Here you can run the same comparison on any audio."
+)
+
+# ---------------------------------------------------------------------------------------------
+st.header("1 · Data and features")
+source = st.radio("Data", tuple(SOURCES), format_func=SOURCES.get, horizontal=True, key="audio_source")
+with st.container(border=True):
+    rate_column, clip_column, bands_column, kind_column = st.columns(4)
+    sample_rate = rate_column.selectbox(
+        "Sample rate (Hz)", (8000, 16000, 22050), key="sample_rate", disabled=source == "npy",
+        help="Every clip is resampled to this rate with a polyphase filter. FSDD is recorded at 8 kHz.",
+    )
+    clip_seconds = clip_column.slider(
+        "Clip length (s)", 0.25, 5.0, 1.0, 0.25, key="clip_seconds", disabled=source == "npy",
+        help="Longer recordings are trimmed, shorter ones padded with silence at the end.",
+    )
+    mel_bands = bands_column.slider("Mel bands", 8, 128, 40, 4, key="mel_bands", disabled=source == "npy", help="40, as in the seed.")
+    kind = kind_column.radio(
+        "Features", audio.FEATURE_KINDS, format_func={"log_mel": "log-mel", "mfcc": "MFCC"}.get, key="feature_kind",
+        disabled=source == "npy", horizontal=True,
+    )
+    frame_column, hop_column, mfcc_column, _ = st.columns(4)
+    frame_length = frame_column.selectbox("Frame length (samples)", (128, 256, 512, 1024), index=1, key="frame_length", disabled=source == "npy")
+    hop_length = hop_column.selectbox("Hop (samples)", (64, 128, 256, 512), index=1, key="hop_length", disabled=source == "npy")
+    mfcc_count = mfcc_column.slider(
+        "MFCC coefficients", 4, 40, 13, key="mfcc_count", disabled=source == "npy" or kind != "mfcc",
+        help="The first coefficients of the cosine transform of each log-mel frame.",
+    )
+
+dataset: Dataset | None = None
+data_dir = settings.data_dir()
+try:
+    if source == "synthetic":
+        dataset = synthetic_data(int(sample_rate), float(clip_seconds))
+    elif source == "fsdd":
+        dataset = fsdd_data(str(data_dir) if data_dir else None, int(sample_rate), float(clip_seconds))
+    elif source == "folder":
+        folders = data_dir_wav_folders(data_dir)
+        if not folders:
+            st.info(
+                f"No folder with WAV files in the data directory ({data_dir or f'set {settings.DATA_DIR_ENV}'}). "
+                "Put a folder of class subfolders, or FSDD-named files, there.",
+                icon=":material/folder_off:",
+            )
+        else:
+            chosen = st.selectbox("Folder", folders, format_func=lambda path: path.name, key="wav_folder")
+            dataset = folder_data(str(chosen), int(sample_rate), float(clip_seconds))
+    elif source == "zip":
+        upload = st.file_uploader(
+            "A zip of WAVs: one subfolder per class, or FSDD-named files ({digit}_{speaker}_{index}.wav)",
+            type=["zip"], key="zip_upload",
+        )
+        if upload is not None:
+            payload = upload.getvalue()
+            dataset = zip_data(hashlib.sha256(payload).hexdigest()[:20], payload, int(sample_rate), float(clip_seconds))
+    else:
+        uploads = st.file_uploader(
+            f"The four arrays ({', '.join(NPY_FILES)}), saved with np.save", type=["npy"], accept_multiple_files=True, key="npy_upload"
+        )
+        axis_order = st.radio(
+            "Axis order of each example", AXIS_ORDERS, format_func=AXIS_LABELS.get, horizontal=True, key="axis_order",
+            help="The seed stores 40 mel bands × 501 frames. 'detect' assumes there are fewer bands than frames.",
+        )
+        if uploads:
+            dataset = npy_upload_dataset(list(uploads), axis_order)
+    feature_settings = None
+    if dataset is not None and dataset.extras.get("kind") == "waveform":
+        feature_settings = audio.FeatureSettings(
+            sample_rate=int(sample_rate), mel_bands=int(mel_bands), frame_length=int(frame_length),
+            hop_length=int(hop_length), kind=kind, mfcc_count=int(mfcc_count),
+        )
+    features = features_for(dataset.fingerprint, dataset, feature_settings) if dataset is not None else None
+except ValueError as error:
+    show_value_error(error)
+    st.stop()
+
+if dataset is None or features is None:
+    st.stop()
+
+dataset_banner(dataset)
+unreadable = dataset.extras.get("unreadable", ())
+if unreadable:
+    st.warning(f"{len(unreadable)} files could not be read and were left out:\n{audio.summarise_errors(unreadable)}", icon=":material/warning:")
+is_waveform = dataset.extras.get("kind") == "waveform"
+bands, frames = features.input_shape
+summary = st.columns(5)
+summary[0].metric("Classes", dataset.num_classes)
+summary[1].metric("Training clips", f"{len(features.x_train):,}", help="After holding out 10% per class for early stopping.")
+summary[2].metric("Test clips", f"{len(dataset.x_test):,}")
+if is_waveform:
+    summary[3].metric("Clip length", f"{dataset.extras['clip_seconds']:g} s")
+    summary[4].metric("Sample rate", f"{dataset.extras['sample_rate']:,} Hz")
+else:
+    summary[3].metric("Frames", frames)
+    summary[4].metric("Bands", bands)
+counts = pd.DataFrame({"class": list(dataset.class_names), "train": list(dataset.class_counts("train").values()), "test": list(dataset.class_counts("test").values())})
+st.caption(
+    f"Each example is a {bands} × {frames} image ({'MFCC' if feature_settings and feature_settings.kind == 'mfcc' else 'bands'} × frames), "
+    f"standardised per band with training statistics. Per class:"
+)
+st.dataframe(counts.set_index("class").T, key="class_counts")
+
+with st.expander("A few examples per class (from the test set)", expanded=True):
+    per_class = st.slider("Examples per class", 1, 3, 1, key="examples_per_class")
+    shown_classes = range(min(dataset.num_classes, 12))
+    columns = st.columns(4)
+    examples = [(label, index) for label in shown_classes for index in np.flatnonzero(dataset.y_test == label)[:per_class]]
+    for position, (label, index) in enumerate(examples):
+        with columns[position % 4]:
+            image = charts.spectrogram_frame(features.x_test[index])
+            st.altair_chart(charts.spectrogram_chart(image, title=dataset.class_names[label]), width="content")
+            if is_waveform:
+                st.audio(audio.wav_bytes(dataset.x_test[index], dataset.extras["sample_rate"]), format="audio/wav")
+    if dataset.num_classes > len(shown_classes):
+        st.caption(f"Showing the first {len(shown_classes)} of {dataset.num_classes} classes.")
+
+# ---------------------------------------------------------------------------------------------
+st.header("2 · Models")
+with st.container(border=True):
+    forest_column, cnn_column, rnn_column = st.columns(3)
+    with forest_column:
+        tree_choice = st.selectbox(
+            "Random forest: trees", (*TREE_CHOICES, "other"), index=2, key="trees_choice",
+            format_func=lambda choice: "other…" if choice == "other" else str(choice),
+            help="The seed tried 10, 50 and 100 trees on the flattened spectrogram.",
+        )
+        trees = int(st.number_input("Number of trees", 1, 1000, 200, key="trees_other")) if tree_choice == "other" else int(tree_choice)
+    with cnn_column:
+        cnn_variant = st.selectbox("CNN", tuple(CNN_VARIANTS), format_func=CNN_VARIANTS.get, key="cnn_variant")
+    with rnn_column:
+        cell = st.selectbox("Recurrent net", tuple(CELL_NAMES), format_func=CELL_NAMES.get, key="rnn_cell",
+                            help="32 units, every timestep kept and flattened into the softmax, as in the seed.")
+    epochs_column, batch_column, rate_column, patience_column = st.columns(4)
+    epochs = int(epochs_column.number_input("Epochs (networks)", 1, 200, 20, key="epochs", help="The seed allowed up to 50."))
+    batch_size = int(batch_column.selectbox("Batch size", (16, 32, 64, 128), index=1, key="batch_size",
+                                            help="The seed used 64 for the CNN and 32 for the LSTM."))
+    learning_rate = float(rate_column.select_slider("Learning rate (Adam)", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2), value=1e-3, key="learning_rate"))
+    patience = int(patience_column.number_input(
+        "Early-stopping patience", 0, 50, 10, key="patience",
+        help="Stop when the validation loss has not improved for this many epochs and keep the best weights; 0 turns it off.",
+    ))
+
+network_configs = {
+    "cnn": cnn_config(cnn_variant, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
+    "rnn": rnn_config(cell, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
+}
+forest_result = cached_forest_result(features, trees)
+network_results: dict[str, RunResult] = {}
+for role, config in network_configs.items():
+    found = cached_result(config, features)
+    if found is not None:
+        network_results[role] = found
+pending = (forest_result is None) + sum(role not in network_results for role in network_configs)
+
+clicked = st.button(
+    "Train all three" if pending else "All three trained: shown below",
+    type="primary", icon=":material/play_arrow:", disabled=not pending, key="train_all",
+    help="Trains what has not run with these settings yet; every result is cached on disk.",
+)
+if clicked and pending:
+    report, clear = progress_reporter("Training…")
+    steps = [("forest", None)] + list(network_configs.items())
+    for position, (role, config) in enumerate(steps):
+        label = f"Random forest ({trees} trees)" if config is None else network_label(config)
+
+        def scaled(progress: TrainingProgress, position: int = position, label: str = label) -> None:
+            report(dataclasses.replace(progress, fraction=(position + progress.fraction) / len(steps),
+                                       message=f"{label} ({position + 1} of {len(steps)}): {progress.message}"))
+
+        try:
+            if config is None:
+                if forest_result is None:
+                    scaled(TrainingProgress(0.0, "fitting the trees…"))
+                    forest_result = train_forest(features, trees)
+            elif role not in network_results:
+                network_results[role] = train(config, features, on_progress=scaled)
+        except ValueError as error:
+            show_value_error(error)
+        except Exception as error:  # a failed fit must not take the page down with it
+            st.error(f"Training {label} failed: {error}", icon=":material/error:")
+    clear()
+
+# ---------------------------------------------------------------------------------------------
+st.header("3 · Results")
+if forest_result is None and not network_results:
+    st.info("Nothing trained with these settings yet. Click **Train all three**.", icon=":material/hourglass_empty:")
+else:
+    labelled = {network_label(network_configs[role]): result for role, result in network_results.items()}
+    for label, result in labelled.items():
+        if result.diverged:
+            st.warning(f"{label}: {result.message}", icon=":material/warning:")
+    if pending and not clicked:
+        st.caption("Some models have not run with these settings yet; their columns are missing until you train.")
+    rows = comparison_rows(forest_result, labelled, features.y_test, features.num_classes)
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, key="results_table",
+        column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "macro-F1": st.column_config.NumberColumn(format="%.3f"),
+            "fit s": st.column_config.NumberColumn(format="%.1f"),
+            "predict s": st.column_config.NumberColumn(format="%.2f"),
+            "params": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    predictions = {}
+    if forest_result is not None:
+        predictions[f"Random forest ({forest_result.trees} trees)"] = forest_result.predicted_labels
+    predictions.update({label: result.predicted_labels for label, result in labelled.items()})
+    matrix_columns = st.columns(len(predictions))
+    size = 220 if features.num_classes <= 10 else 300
+    for column, (label, predicted) in zip(matrix_columns, predictions.items()):
+        frame = charts.confusion_frame(features.y_test, predicted, features.class_names)
+        column.altair_chart(charts.confusion_chart(frame, features.class_names, title=label, size=size), width="content")
+    st.caption("Each row is one true class; colour is the share of that class's test clips, on the same 0–100% scale for every model.")
+    per_class = pd.concat(
+        [charts.per_class_accuracy_frame(features.y_test, predicted, features.class_names).assign(model=label) for label, predicted in predictions.items()],
+        ignore_index=True,
+    )
+    st.altair_chart(charts.grouped_accuracy_chart(per_class), width="stretch")
+    if labelled:
+        history = charts.history_frame({label: result.history for label, result in labelled.items()})
+        accuracy_column, loss_column = st.columns(2)
+        accuracy_column.altair_chart(charts.learning_curves(history, metric="accuracy"), width="stretch")
+        loss_column.altair_chart(charts.learning_curves(history, metric="loss"), width="stretch")
+        st.caption("Solid: the validation clips (10% of training, held out per class), after every epoch. Dashed: the training batches.")
+
+    # -----------------------------------------------------------------------------------------
+    st.subheader("Label your own clip")
+    if not is_waveform:
+        st.caption("These features came from .npy files, so there is no recipe to turn a WAV into them; use a WAV source to try your own clip.")
+    else:
+        clip_upload = st.file_uploader("One WAV file", type=["wav"], key="wav_upload")
+        if clip_upload is not None:
+            try:
+                samples, rate = audio.read_wav(clip_upload.getvalue(), name=clip_upload.name)
+                image = clip_features(samples, rate, features)
+            except ValueError as error:
+                show_value_error(error)
+            else:
+                st.audio(clip_upload.getvalue(), format="audio/wav")
+                outputs = {}
+                if forest_result is not None:
+                    forest = forest_model(features.fingerprint, forest_result.trees, features)
+                    outputs[f"Random forest ({forest_result.trees} trees)"] = forest_probabilities(forest, image, features.num_classes)[0]
+                for label, result in labelled.items():
+                    outputs[label] = load_model(result).predict(image, verbose=0)[0]
+                prediction_columns = st.columns(max(1, len(outputs)))
+                for column, (label, probabilities) in zip(prediction_columns, outputs.items()):
+                    column.altair_chart(
+                        charts.probability_bars(charts.probability_frame(features.class_names, probabilities), title=label, top=5),
+                        width="stretch",
+                    )
+
+# ---------------------------------------------------------------------------------------------
+st.header("4 · Why the results come out this way")
+st.dataframe(
+    pd.DataFrame(SEED_RESULTS), hide_index=True, key="seed_results",
+    column_config={"seed's test accuracy": st.column_config.NumberColumn(format="percent")},
+)
+st.caption("The seed's own figures on 15 acoustic scenes (40 mel bands × 501 frames), not measured here.")
+st.markdown(
+    """
+- **The forest sees pixels, not patterns.** Each of the bands × frames numbers is a separate feature, so the
+  forest cannot tell that a chirp one frame later is the same chirp. It works when *which bands carry energy*
+  is enough, as for acoustic scenes, whose sound is a steady texture; more trees average away variance
+  (51.5% → 59.5% in the seed) but cannot add the missing notion of time.
+- **Flatten → dense throws away what convolution buys.** The seed's CNN learns shift-tolerant local detectors,
+  then flattens a large map into a dense layer that has most of its parameters (about 536,000 of 562,000 for
+  40 × 501 inputs). With a few hundred clips per class it overfits quickly, and early stopping keeps an early,
+  weak epoch: 44.9%, below the forest. Global pooling and BatchNorm (the *stronger CNN* option) remove that
+  bottleneck.
+- **The LSTM summarises context frame by frame.** Its 32-number state at every frame is a learned, smoothed
+  description of what was heard so far, so the flattened sequence is a much better input for the softmax than raw
+  pixels, which is why it beat both in the seed (58.9%).
+- **The data decides.** Spoken digits (FSDD) are short words that start near the beginning of the clip, so
+  position matters less and every model does far better than on scenes; the synthetic sounds are separable by
+  their shape in time and frequency, which favours the convolutional and recurrent models over the forest.
+"""
+)
