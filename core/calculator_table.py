@@ -21,6 +21,10 @@ _SIZE_KEY = {"conv2d": "filters", "dense": "units"}
 _WINDOW_KEY = {"conv2d": "kernel", "maxpool2d": "pool", "avgpool2d": "pool"}
 _HAS_STRIDE = ("conv2d", "maxpool2d", "avgpool2d")
 _HAS_BIAS = ("conv2d", "dense")
+# "3", "3x5", "3×5", "(3, 5)"; input shapes also "200, 300, 3" or "200x300x3".
+_SEPARATOR = r"\s*[x×,]\s*"
+_PAIR_PATTERN = re.compile(rf"\(?\s*(\d+)(?:{_SEPARATOR}(\d+))?\s*\)?")
+_SHAPE_PATTERN = re.compile(rf"\(?\s*(\d+)(?:{_SEPARATOR}(\d+){_SEPARATOR}(\d+))?\s*,?\s*\)?")
 
 
 def rows_from_layers(layers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -83,8 +87,9 @@ def layers_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
     """``"200, 300, 3"`` or ``"200x300x3"`` → ``(200, 300, 3)``; ``"784"`` → ``(784,)``."""
-    parts = [part for part in re.split(r"[\s,x×()]+", str(text).strip().lower()) if part]
-    if len(parts) not in (1, 3) or not all(part.isdigit() for part in parts):
+    match = _SHAPE_PATTERN.fullmatch(str(text).strip().lower())
+    parts = [part for part in match.groups() if part is not None] if match else []
+    if len(parts) not in (1, 3):
         raise ValueError(f"input shape must be three whole numbers H, W, C (e.g. 200, 300, 3) or one number N; got {text!r}")
     shape = tuple(int(part) for part in parts)
     if min(shape) < 1:
@@ -121,10 +126,10 @@ def _parse_pair(value: Any, column: str, label: str, *, required: bool = True) -
         return None
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return _whole_number(value, column, label)
-    parts = [part for part in re.split(r"[\s,x×()]+", str(value).strip().lower()) if part]
-    if len(parts) in (1, 2) and all(part.isdigit() for part in parts):
-        numbers_ = tuple(int(part) for part in parts)
-        return numbers_[0] if len(numbers_) == 1 else numbers_  # type: ignore[return-value]
+    match = _PAIR_PATTERN.fullmatch(str(value).strip().lower())
+    if match:
+        first, second = match.groups()
+        return int(first) if second is None else (int(first), int(second))
     raise ValueError(f"{label}: '{column}' must be a whole number or a pair like 3x5, got {value!r}")
 
 

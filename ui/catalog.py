@@ -33,10 +33,24 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         "against a small CNN: accuracy, parameters, time per epoch and learning curves side by side.",
     ),
     TopicPage(
+        "pages/cnn_calculator.py",
+        "CNN calculator",
+        ":material/calculate:",
+        "Parameters, output shapes, multiply-adds and RAM (inference vs training) of any conv/pool/dense stack, "
+        "each with its formula; the homework networks as presets, a checker that names classic mistakes, and Keras as referee.",
+    ),
+    TopicPage(
         "pages/cifar_cnn.py",
         "CIFAR CNN lab",
         ":material/tune:",
         "Train the homework CNNs on CIFAR-10 and sweep activation, learning rate, optimizer or initialisation; "
         "compare runs' curves, then look inside: filters, feature maps, activation statistics, saliency and Grad-CAM.",
+    ),
+    TopicPage(
+        "pages/audio_models.py",
+        "Audio: RF vs CNN vs LSTM",
+        ":material/graphic_eq:",
+        "Turn sounds into log-mel spectrograms and race a random forest, a CNN and an LSTM on them: "
+        "synthetic sounds, spoken digits, your own WAVs or the seed's .npy features, with confusion matrices and curves.",
     ),
 )

@@ -1,0 +1,182 @@
+"""The CNN calculator page: presets, widgets, bad input, check-your-answer and the Keras check."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import app_test
+from core import charts
+from core.calculator import analyze
+from core.calculator_presets import PRESETS, preset
+from core.calculator_table import layers_from_rows, parse_input_shape, rows_from_layers
+
+PAGE = "pages/cnn_calculator.py"
+
+
+@pytest.fixture(scope="module")
+def page():
+    """One AppTest for the module's read-mostly tests; each test resets what it changes."""
+    return app_test(PAGE)
+
+
+def metric_values(at) -> list[str]:
+    return [metric.value for metric in at.metric]
+
+
+def table_with(at, column: str):
+    """The first table on the page that has ``column`` (the layer editor is a table too)."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def test_renders_the_geron_preset_by_default(page) -> None:
+    assert not page.exception and not page.error
+    assert page.title[0].value == "CNN parameter & RAM calculator"
+    assert metric_values(page)[0] == "903,400"
+    assert metric_values(page)[2] == "12.61 MB"
+    assert "seeds 000 and 001" in " ".join(caption.value for caption in page.caption)
+    totals = table_with(page, "MiB (2²⁰ bytes)")
+    assert list(totals["bytes"]) == [3_613_600, 12_613_600, 3_613_600 + 2_810_000 * 4, 576_454_400]
+    assert "MiB (2²⁰ bytes)" in totals.columns and "MB (10⁶ bytes)" in totals.columns
+
+
+@pytest.mark.parametrize("choice", PRESETS, ids=lambda p: p.key)
+def test_every_preset_renders_its_own_totals(choice) -> None:
+    at = app_test(PAGE)
+    at.selectbox(key="preset").set_value(choice.key).run()
+    assert not at.exception and not at.error
+    expected = analyze(choice.input_shape, choice.layers, batch_size=choice.batch_size)
+    assert metric_values(at)[0] == f"{expected.total_params:,}"
+    assert at.text_input(key="input_shape").value == ", ".join(str(n) for n in choice.input_shape)
+    assert choice.source.split(":")[0] in " ".join(caption.value for caption in at.caption)
+
+
+def test_seed002_padding_toggle_switches_the_multiply_adds() -> None:
+    at = app_test(PAGE)
+    at.selectbox(key="preset").set_value("seed002_cnn").run()
+    layer_table = table_with(at, "MACs")
+    assert layer_table.loc[0, "MACs"] == 39_321_600
+    at.toggle(key="same_padding").set_value(False).run()
+    assert not at.exception
+    assert table_with(at, "MACs").loc[0, "MACs"] == 36_902_400
+
+
+def test_moving_the_widgets_reruns_without_exceptions() -> None:
+    at = app_test(PAGE)
+    at.number_input(key="batch_size").set_value(8).run()
+    at.selectbox(key="dtype").set_value("float16").run()
+    at.selectbox(key="optimizer").set_value("sgd").run()
+    assert not at.exception and not at.error
+    totals = table_with(at, "MiB (2²⁰ bytes)")
+    # float16, plain SGD, batch 8: weights + gradients + 8 × (activations + input), 2 bytes each.
+    assert totals["bytes"].iloc[-1] == 2 * (2 * 903_400 + 8 * (2_630_000 + 180_000))
+    at.text_input(key="input_shape").input("100x150x3").run()
+    assert not at.exception and metric_values(at)[0] == "903,400"
+
+
+def test_editing_the_layer_table_changes_the_result() -> None:
+    at = app_test(PAGE)
+    at.session_state["layer_table"] = {
+        "edited_rows": {2: {"filters / units": 10}},
+        "added_rows": [{"type": "globalavgpool2d"}, {"type": "dense", "filters / units": 5}],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception and not at.error
+    expected = 2_800 + 180_200 + (9 * 200 + 1) * 10 + (10 + 1) * 5
+    assert metric_values(at)[0] == f"{expected:,}"
+
+
+def test_kernel_larger_than_its_input_shows_the_calculator_message() -> None:
+    at = app_test(PAGE)
+    at.selectbox(key="preset").set_value("seed004_cats_dogs").run()
+    at.text_input(key="input_shape").input("2, 2, 1").run()
+    assert not at.exception
+    assert [error.value for error in at.error] == [
+        "layer 1 (conv2d): kernel 3×3 is larger than its 2×2 input with 'valid' padding; use padding='same' or a smaller kernel"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shape_text", "table_edit", "fragment"),
+    [
+        ("200 by 300", None, "input shape must be"),
+        ("200, 300, 3", {"edited_rows": {0: {"kernel / pool": "3y"}}, "added_rows": [], "deleted_rows": []}, "kernel / pool"),
+        ("200, 300, 3", {"edited_rows": {0: {"padding": "full"}}, "added_rows": [], "deleted_rows": []}, "padding must be"),
+        ("200, 300, 3", {"edited_rows": {}, "added_rows": [{"type": "dropout"}], "deleted_rows": []}, "dropout rate"),
+    ],
+)
+def test_other_bad_settings_show_an_error_not_a_traceback(shape_text, table_edit, fragment) -> None:
+    at = app_test(PAGE)
+    if table_edit is not None:
+        at.session_state["layer_table"] = table_edit
+    at.text_input(key="input_shape").input(shape_text).run()
+    assert not at.exception
+    assert len(at.error) == 1 and fragment in at.error[0].value
+
+
+def test_check_your_answer_right_wrong_and_classic_mistakes() -> None:
+    at = app_test(PAGE)
+    at.number_input(key="claim_params").set_value(903_400).run()
+    assert "Right" in at.success[0].value
+    at.selectbox(key="claim_layer").set_value(2).run()
+    at.number_input(key="claim_params").set_value(540_200).run()
+    assert "input channels twice" in at.warning[0].value
+    at.number_input(key="claim_params").set_value(None).run()
+    at.number_input(key="claim_training").set_value(17.8).run()
+    assert "for all 50 images" in at.warning[0].value
+    at.number_input(key="claim_training").set_value(None)
+    at.number_input(key="claim_inference").set_value(12.03).run()
+    assert "gave MiB" in at.warning[0].value
+    at.radio(key="claim_unit").set_value("MiB").run()
+    assert "Right" in at.success[0].value
+    at.number_input(key="claim_inference").set_value(1.0).run()
+    assert "none of the classic mistakes" in at.warning[0].value
+    assert not at.exception and not at.error
+
+
+def test_verify_with_keras_shows_keras_numbers_equal_to_ours() -> None:
+    pytest.importorskip("keras")
+    at = app_test(PAGE, timeout=120)
+    at.selectbox(key="preset").set_value("seed004_cifar").run()
+    at.button(key="verify_keras").click().run()
+    assert not at.exception and not at.error
+    comparison = table_with(at, "Keras params")
+    assert list(comparison["Keras params"]) == list(comparison["our params"])
+    assert list(comparison["Keras output shape"]) == list(comparison["our output shape"])
+    assert comparison["match"].all()
+    assert "Keras: 1,442,954 parameters (256 non-trainable)" in at.success[-1].value
+
+
+def test_chart_data_follow_the_report() -> None:
+    report = analyze((200, 300, 3), preset("geron").layers, batch_size=50)
+    layers = charts.calculator_layer_frame(report)
+    assert list(layers["params"]) == [2_800, 180_200, 720_400]
+    assert list(layers["activation MB"]) == pytest.approx([6.0, 3.0, 1.52])
+    memory = charts.memory_breakdown_frame(report)
+    training = memory[memory["scenario"].str.startswith("training")].set_index("part")["bytes"]
+    assert training.to_dict() == report.training_breakdown
+    peak = memory[memory["scenario"].str.contains("peak")]["bytes"].sum()
+    assert peak == report.inference_peak_bytes == 12_613_600
+    charts.memory_breakdown_chart(memory).to_dict()
+    charts.layer_bar_chart(layers, "params", title="t", axis_title="a").to_dict()
+
+
+def test_layer_table_round_trip_and_parsing() -> None:
+    for choice in PRESETS:
+        assert layers_from_rows(rows_from_layers(choice.layers)) == [
+            {**layer, **({"use_bias": True} if layer["type"] in ("conv2d", "dense") else {}), **({"padding": "valid"} if layer["type"] in ("maxpool2d", "avgpool2d") else {})}
+            for layer in choice.layers
+        ]
+    rows = [{"type": "conv2d", "filters / units": 4.0, "kernel / pool": "3x5", "stride": "1 x 2", "padding": "2", "bias": False}, {"type": None}, {"type": "maxpool2d", "kernel / pool": 2, "stride": float("nan")}]
+    assert layers_from_rows(rows) == [
+        {"type": "conv2d", "filters": 4, "kernel": (3, 5), "stride": (1, 2), "padding": 2, "use_bias": False},
+        {"type": "maxpool2d", "pool": 2, "padding": "valid"},
+    ]
+    assert parse_input_shape("(200, 300, 3)") == (200, 300, 3) and parse_input_shape("784") == (784,)
+    for bad in ("3x", "3 by 5", "0x2"):
+        with pytest.raises(ValueError, match="kernel / pool|positive"):
+            analyze((8, 8, 1), layers_from_rows([{"type": "conv2d", "filters / units": 2, "kernel / pool": bad}]))
+    with pytest.raises(ValueError, match="input shape"):
+        parse_input_shape("200, 300")
+    with pytest.raises(ValueError, match="layer 1 \\(dense\\): fill in 'filters / units'"):
+        layers_from_rows([{"type": "dense"}])
