@@ -38,7 +38,7 @@ INITIALIZERS = {
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (plain gradient descent)", "sgd_momentum": "SGD + momentum 0.9", "rmsprop": "RMSProp"}
 DATASETS = {"cifar10-gray28": "CIFAR-10 gray 28×28 (ELEC 576)", "cifar10": "CIFAR-10 colour 32×32"}
 # A 1-2-5 ladder is log-spaced enough to show the cliff between 1e-3 and 1e-1.
-LEARNING_RATES = tuple(mantissa * 10.0**exponent for exponent in range(-5, -1) for mantissa in (1, 2, 5)) + (1e-1,)
+LEARNING_RATES = tuple(float(f"{mantissa}e{exponent}") for exponent in range(-5, -1) for mantissa in (1, 2, 5)) + (1e-1,)
 BATCH_SIZES = (16, 32, 50, 64, 128, 256)
 SAMPLES_PER_CLASS = (100, 200, 400, 800, 1000)
 DROPOUTS = (0.0, 0.25, 0.5)

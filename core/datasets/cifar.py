@@ -33,14 +33,17 @@ GRAY_FOLDERS = ("elec576-cifar10-gray/CIFAR10", "CIFAR10")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 # Everything a CIFAR batch needs: NumPy's array reconstruction (both the NumPy < 2 and ≥ 2
-# module names) and the two helpers Python 3 uses to pickle ``bytes`` at protocol 2.
-# Anything else (``os.system``, ``builtins.eval``, ``subprocess.Popen``…) is refused.
+# module names; ``_frombuffer`` is how protocol 5 stores arrays) and the two helpers Python 3
+# uses to pickle ``bytes`` at protocol 2. None of them can call out of NumPy; anything else
+# (``os.system``, ``builtins.eval``, ``subprocess.Popen``…) is refused.
 _ALLOWED_GLOBALS = frozenset(
     {
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
         ("_codecs", "encode"),
         ("builtins", "bytes"),
     }
