@@ -22,6 +22,14 @@ from core.models.sequence import (
     sequence_config,
 )
 from core.training import RunResult, TrainingProgress, cached_result, train
+from ui.shareable import (
+    bind_query_param,
+    publish_query_param,
+    share_link,
+    shared_multiselect,
+    shared_number,
+    shared_selectbox,
+)
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 UNIT_CHOICES = (50, 128, 300, "other")
@@ -44,46 +52,44 @@ st.markdown(
 )
 
 with st.container(border=True):
-    kinds = st.multiselect(
-        "Models to train",
-        MODEL_KINDS,
-        default=list(MODEL_KINDS),
-        format_func=DISPLAY_NAMES.get,
-        key="models",
+    kinds = shared_multiselect(
+        "Models to train", MODEL_KINDS, default=MODEL_KINDS, format_func=DISPLAY_NAMES.get, key="models"
     )
     left, middle, right = st.columns(3)
     with left:
-        units_choice = st.selectbox(
+        units_choice = shared_selectbox(
             "Hidden units (recurrent models)",
             UNIT_CHOICES,
-            index=1,
+            default=128,
             format_func=lambda choice: "other…" if choice == "other" else str(choice),
             key="units_choice",
             help="The size of the hidden state h(t). The CNN does not use it.",
         )
         if units_choice == "other":
-            units = st.number_input("Other number of hidden units", value=64, step=1, key="units_other")
+            units = shared_number("Other number of hidden units", default=64, step=1, key="units_other")
         else:
             units = units_choice
-        batch_size = st.selectbox("Batch size", (16, 32, 64, 128, 256), index=3, key="batch_size")
+        batch_size = shared_selectbox("Batch size", (16, 32, 64, 128, 256), default=128, key="batch_size")
     with middle:
-        optimizer = st.selectbox(
+        optimizer = shared_selectbox(
             "Optimizer", tuple(OPTIMIZER_NAMES), format_func=OPTIMIZER_NAMES.get, key="optimizer"
         )
-        learning_rate_text = st.text_input(
-            "Learning rate", value="1e-3", key="learning_rate", help="A number such as 0.001 or 1e-3."
-        )
+        # Kept as text so "1e-3" can be typed; a bad value is reported below, not refused silently.
+        bind_query_param("learning_rate", str, "1e-3")
+        learning_rate_text = st.text_input("Learning rate", key="learning_rate", help="A number such as 0.001 or 1e-3.")
+        publish_query_param("learning_rate", learning_rate_text)
     with right:
-        epochs = st.number_input("Epochs", min_value=1, max_value=100, value=5, step=1, key="epochs")
-        train_size = st.number_input(
+        epochs = shared_number("Epochs", min_value=1, max_value=100, default=5, step=1, key="epochs")
+        train_size = shared_number(
             "Training images",
             min_value=100,
             max_value=60_000,
-            value=6_000,
+            default=6_000,
             step=500,
             key="train_size",
             help="A seeded random subset of the training set; the test set is always used whole.",
         )
+    share_link()
 
 data_dir = settings.data_dir()
 try:

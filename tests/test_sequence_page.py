@@ -146,3 +146,20 @@ print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.mo
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "HEAVY []" in completed.stdout, completed.stdout
+
+
+def test_a_shared_link_reopens_the_same_settings() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.query_params.update({"models": "lstm,gru", "units_choice": "other", "units_other": "200", "learning_rate": "3e-3"})
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error
+    assert at.multiselect(key="models").value == ["lstm", "gru"]
+    assert at.number_input(key="units_other").value == 200
+    assert "LSTM (200), GRU (200)" in _texts(at.info)
+    at.selectbox(key="optimizer").set_value("adam").run()
+    assert at.query_params["optimizer"] == "adam"
