@@ -406,7 +406,7 @@ def shape_diagram_dot(stack: StackReport) -> str:
     lines = [
         "digraph rnn_shapes {",
         "  rankdir=LR;",
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=13];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     input_label = [f"input {format_shape(stack.input_shape)}"] + _axis_lines(stack.input_shape, ("batch", "timesteps", "features"))
@@ -489,9 +489,9 @@ def weights_frame(report: RnnReport) -> pd.DataFrame:
         row |= {
             "weight": weight.name,
             "shape": format_shape(weight.shape),
+            "parameters": weight.count,
             "role": weight.role,
             "feeds": ", ".join(weight.gates),
-            "parameters": weight.count,
             "what it does": weight.meaning,
         }
         rows.append(row)

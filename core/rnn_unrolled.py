@@ -150,3 +150,20 @@ def matrix_frame(matrix: np.ndarray, *, row_name: str, column_name: str) -> pd.D
         index=[f"{row_name} {row}" for row in range(1, table.shape[0] + 1)],
         columns=[f"{column_name} {column}" for column in range(1, table.shape[1] + 1)] if matrix.ndim == 2 else [column_name],
     )
+
+
+def latex_matrix(values: np.ndarray, *, decimals: int | None = 2) -> str:
+    """A vector (shown as a column) or matrix as a LaTeX bmatrix; ``decimals=None`` prints numbers as typed."""
+    table = values[:, np.newaxis] if values.ndim == 1 else values
+    rows = [" & ".join(f"{value:.6g}" if decimals is None else f"{value:.{decimals}f}" for value in row) for row in table]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def step_latex(step: RecurrenceStep, weights: TinyRnnWeights) -> str:
+    """The step's equation with every number filled in: the weights, a⟨t−1⟩, x⟨t⟩, the sum and a⟨t⟩."""
+    t = step.t
+    return (
+        rf"\begin{{aligned}} a^{{\langle {t} \rangle}} &= \tanh\left({latex_matrix(weights.W_aa)}{latex_matrix(step.a_previous, decimals=4)}\right."
+        rf" \\ &\qquad \left. + {latex_matrix(weights.W_ax)}{latex_matrix(step.x, decimals=None)} + {latex_matrix(weights.b_a)}\right) \\"
+        rf" &= \tanh {latex_matrix(step.pre_activation, decimals=4)} = {latex_matrix(step.a, decimals=4)} \end{{aligned}}"
+    )

@@ -23,8 +23,9 @@ from core.rnn_unrolled import (
     TINY_FEATURES,
     TINY_TIMESTEPS,
     TINY_UNITS,
-    matrix_frame,
+    latex_matrix,
     step_frame,
+    step_latex,
     summary_frame,
     tiny_inputs,
     tiny_weights,
@@ -196,19 +197,8 @@ with unrolled_tab:
     st.latex(r"a^{\langle t \rangle} = \tanh\left(W_{aa}\,a^{\langle t-1 \rangle} + W_{ax}\,x^{\langle t \rangle} + b_a\right), \qquad a^{\langle 0 \rangle} = 0")
     st.latex(r"\hat y^{\langle t \rangle} = \mathrm{softmax}\left(W_{ya}\,a^{\langle t \rangle} + b_y\right)")
     weights = tiny_weights()
-    columns = st.columns(5)
-    for column, (label, matrix, row_name, column_name) in zip(
-        columns,
-        (
-            ("W_aa (units × units)", weights.W_aa, "unit", "unit"),
-            ("W_ax (units × features)", weights.W_ax, "unit", "feature"),
-            ("b_a", weights.b_a, "unit", "b_a"),
-            ("W_ya (outputs × units)", weights.W_ya, "output", "unit"),
-            ("b_y", weights.b_y, "output", "b_y"),
-        ),
-    ):
-        column.caption(label)
-        column.dataframe(matrix_frame(matrix, row_name=row_name, column_name=column_name), width="stretch")
+    st.latex(rf"W_{{aa}} = {latex_matrix(weights.W_aa)},\quad W_{{ax}} = {latex_matrix(weights.W_ax)},\quad b_a = {latex_matrix(weights.b_a)}")
+    st.latex(rf"W_{{ya}} = {latex_matrix(weights.W_ya)},\quad b_y = {latex_matrix(weights.b_y)}")
 
     st.markdown("**The input sequence** x⟨1⟩…x⟨4⟩: edit any number.")
     default_inputs = pd.DataFrame(tiny_inputs(), index=[f"t={t}" for t in range(1, TINY_TIMESTEPS + 1)], columns=["x1", "x2"])
@@ -221,9 +211,8 @@ with unrolled_tab:
     if steps is not None:
         for step in steps:
             with st.expander(f"Step t = {step.t}: x⟨{step.t}⟩ = {np.array2string(step.x, precision=2)}", expanded=step.t == 1):
-                st.markdown(
-                    f"a⟨{step.t - 1}⟩ = `{np.array2string(step.a_previous, precision=4)}`; each row below is one unit."
-                )
+                st.latex(step_latex(step, weights))
+                st.caption("The same arithmetic, one row per hidden unit:")
                 st.dataframe(step_frame(step).style.format("{:.4f}"), width="stretch")
                 st.markdown(
                     f"ŷ⟨{step.t}⟩ = softmax(W_ya·a⟨{step.t}⟩ + b_y) = softmax(`{np.array2string(step.y_logits, precision=4)}`) "
@@ -262,7 +251,7 @@ with patterns_tab:
     for pattern in sequence_patterns():
         with st.container(border=True):
             diagram, text = st.columns([2, 3])
-            diagram.graphviz_chart(pattern.diagram_dot, width="stretch")
+            diagram.graphviz_chart(pattern.diagram_dot)
             text.markdown(f"**{pattern.title}**")
             text.markdown(f"*Example:* {pattern.example_task}")
             text.markdown(f"*Keras:* {pattern.keras_flags}")
@@ -270,7 +259,7 @@ with patterns_tab:
             text.dataframe(
                 pd.DataFrame(
                     [
-                        {"Keras": stage.code, "output shape": ", ".join(format_shape(shape) for shape in stage.output_shapes)}
+                        {"output shape": ", ".join(format_shape(shape) for shape in stage.output_shapes), "Keras": stage.code}
                         for stage in pattern.stages
                     ]
                 ),

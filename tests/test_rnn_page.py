@@ -1,0 +1,131 @@
+"""The RNN-shapes page: renders offline, every control reruns, bad input is an error box, Keras agrees."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import app_test
+
+PAGE = "pages/rnn_dimensions.py"
+
+
+@pytest.fixture
+def page():
+    at = app_test(PAGE)
+    assert not at.exception
+    return at
+
+
+def _metrics(at) -> list[str]:
+    return [metric.value for metric in at.metric]
+
+
+def _frame_with(at, column: str):
+    frames = [frame.value for frame in at.dataframe if column in frame.value.columns]
+    assert frames, f"no table with a {column!r} column"
+    return frames[0]
+
+
+def test_renders_the_homework_default(page) -> None:
+    assert page.title[0].value == "RNN shapes"
+    assert _metrics(page) == ["(32, 28, 28)", "(32, 128)", "80,384"]
+    assert not page.error
+    assert any("4·128·(128 + 28 + 1) = 80,384" in block.value for block in page.markdown)
+    weights = _frame_with(page, "role")
+    assert list(weights["shape"]) == ["(28, 512)", "(128, 512)", "(512,)"]
+    assert any("Both are right" in box.value for box in page.success)
+
+
+@pytest.mark.parametrize(
+    ("widget", "key", "value", "expected_metrics"),
+    [
+        ("selectbox", "cell", "simple_rnn", ["(32, 28, 28)", "(32, 128)", "20,096"]),
+        ("selectbox", "cell", "gru", ["(32, 28, 28)", "(32, 128)", "60,672"]),
+        ("toggle", "open_batch", True, ["(None, 28, 28)", "(None, 128)", "80,384"]),
+        ("number_input", "batch", 5, ["(5, 28, 28)", "(5, 128)", "80,384"]),
+        ("number_input", "timesteps", 10, ["(32, 10, 28)", "(32, 128)", "80,384"]),
+        ("number_input", "features", 40, ["(32, 28, 40)", "(32, 128)", "86,528"]),
+        ("number_input", "units", 32, ["(32, 28, 28)", "(32, 32)", "7,808"]),
+        ("checkbox", "return_sequences", True, ["(32, 28, 28)", "(32, 28, 128)", "80,384"]),
+        ("checkbox", "return_state", True, ["(32, 28, 28)", "(32, 128) , (32, 128) , (32, 128)", "80,384"]),
+        ("checkbox", "bidirectional", True, ["(32, 28, 28)", "(32, 256)", "160,768"]),
+        ("number_input", "stacked", 2, ["(32, 28, 28)", "(32, 128)", "211,968"]),
+    ],
+)
+def test_every_shape_control_reruns(page, widget: str, key: str, value, expected_metrics: list[str]) -> None:
+    getattr(page, widget)(key=key).set_value(value).run()
+    assert not page.exception
+    assert not page.error
+    assert _metrics(page) == expected_metrics
+
+
+def test_gru_reset_after_switch(page) -> None:
+    page.selectbox(key="cell").set_value("gru").run()
+    assert any("60,288" in box.value for box in page.info)
+    page.checkbox(key="reset_after").uncheck().run()
+    assert not page.exception
+    assert _metrics(page)[2] == "60,288"
+    assert any("60,672" in box.value for box in page.info)
+
+
+def test_tensor_view_sliders(page) -> None:
+    page.slider(key="view_sequence").set_value(2).run()
+    page.slider(key="view_step").set_value(3).run()
+    assert not page.exception
+    first_columns = [frame.value for frame in page.dataframe if list(frame.value.columns) == ["feature 1", "feature 2"]]
+    assert first_columns[0]["feature 1"].tolist() == [211, 221, 231, 241]
+    assert first_columns[1]["feature 2"].tolist() == [132, 232, 332]
+
+
+@pytest.mark.parametrize(("key", "value"), [("units", 0), ("timesteps", -4), ("features", 0), ("batch", 0)])
+def test_bad_sizes_show_an_error_not_a_traceback(page, key: str, value: int) -> None:
+    page.number_input(key=key).set_value(value).run()
+    assert not page.exception
+    assert len(page.error) == 1
+    assert f"{key} must be at least 1" in page.error[0].value
+
+
+def test_stack_without_return_sequences_explains_why(page) -> None:
+    page.number_input(key="stacked").set_value(2).run()
+    page.checkbox(key="stack_sequences").uncheck().run()
+    assert not page.exception
+    assert "must set return_sequences=True" in page.error[0].value
+    assert "2-D tensor" in page.error[0].value
+
+
+def test_editing_the_unrolled_input(page) -> None:
+    before = _frame_with(page, "a1")
+    page.session_state["unrolled_inputs"] = {"edited_rows": {0: {"x1": 1.0}}, "added_rows": [], "deleted_rows": []}
+    page.run()
+    assert not page.exception and not page.error
+    after = _frame_with(page, "a1")
+    assert after["x1"].iloc[0] == 1.0
+    assert after["a1"].iloc[0] != before["a1"].iloc[0]
+
+
+def test_emptied_unrolled_cell_shows_an_error(page) -> None:
+    page.session_state["unrolled_inputs"] = {"edited_rows": {2: {"x2": None}}, "added_rows": [], "deleted_rows": []}
+    page.run()
+    assert not page.exception
+    assert any("finite" in box.value for box in page.error)
+
+
+@pytest.mark.slow
+def test_verify_with_keras_shows_matching_numbers(page) -> None:
+    page.checkbox(key="return_state").check().run()
+    page.button(key="verify_keras").click().run()
+    assert not page.exception
+    comparison = _frame_with(page, "params (Keras)")
+    assert comparison["params (Keras)"].tolist() == [80_384] == comparison["params (ours)"].tolist()
+    assert comparison["output shapes (Keras)"].tolist() == ["(32, 128), (32, 128), (32, 128)"]
+    assert comparison["match"].all()
+    assert any("Keras agrees" in box.value for box in page.success)
+    page.number_input(key="units").set_value(64).run()
+    assert not any("Keras agrees" in box.value for box in page.success), "a stale check must not be shown for new settings"
+
+
+@pytest.mark.slow
+def test_unrolled_numbers_checked_with_keras(page) -> None:
+    page.button(key="verify_unrolled").click().run()
+    assert not page.exception
+    assert any("Largest difference from Keras" in box.value for box in page.success)
