@@ -211,3 +211,26 @@ def test_patterns_cover_all_cases_with_diagrams_and_shapes() -> None:
     assert many_to_one.stages[1].output_shapes == ((32, 64),)
     encoder_decoder = patterns[4]
     assert encoder_decoder.stages[1].output_shapes == ((32, 64), (32, 64), (32, 64))
+
+
+def test_display_tables_and_latex_carry_the_same_numbers() -> None:
+    from core.rnn import outputs_frame, weights_frame
+    from core.rnn_unrolled import latex_matrix, step_frame, step_latex, summary_frame
+
+    report = describe_rnn("gru", timesteps=5, features=3, units=4, return_state=True, bidirectional=True)
+    weights = weights_frame(report)
+    assert weights["parameters"].sum() == report.params == 2 * 3 * 4 * (4 + 3 + 2)
+    assert list(weights["direction"]) == ["forward"] * 3 + ["backward"] * 3
+    assert list(outputs_frame(report)["returned"]) == ["output", "h (forward)", "h (backward)"]
+
+    tiny = tiny_weights()
+    steps = unroll_simple_rnn(tiny_inputs(), tiny)
+    frame = step_frame(steps[1])
+    np.testing.assert_allclose(frame["sum"], frame["W_aa·a⟨t−1⟩"] + frame["W_ax·x⟨t⟩"] + frame["b_a"])
+    np.testing.assert_allclose(frame["a⟨t⟩ = tanh(sum)"], np.tanh(frame["sum"]))
+    assert summary_frame(steps).shape == (4, 2 + 3 + 2)
+    assert latex_matrix(np.array([[1.0, -0.5]])) == r"\begin{bmatrix}1.00 & -0.50\end{bmatrix}"
+    assert latex_matrix(np.array([0.25, 2.0]), decimals=None) == r"\begin{bmatrix}0.25 \\ 2\end{bmatrix}"
+    equation = step_latex(steps[0], tiny)
+    assert equation.count(r"\begin{bmatrix}") == 7  # W_aa, a⟨0⟩, W_ax, x⟨1⟩, b_a, the sum, a⟨1⟩
+    assert f"{steps[0].a[0]:.4f}" in equation
