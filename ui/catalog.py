@@ -53,4 +53,18 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         "Turn sounds into log-mel spectrograms and race a random forest, a CNN and an LSTM on them: "
         "synthetic sounds, spoken digits, your own WAVs or the seed's .npy features, with confusion matrices and curves.",
     ),
+    TopicPage(
+        "pages/transfer_learning.py",
+        "Transfer learning",
+        ":material/swap_horiz:",
+        "Reuse a trained network's convolutions on a new task three ways on one split: frozen feature extraction on "
+        "cached features, fine-tuning the last block, and from scratch; VGG16 when its weights are here, an in-app source CNN otherwise.",
+    ),
+    TopicPage(
+        "pages/feature_maps.py",
+        "Cats vs dogs: feature maps",
+        ":material/pets:",
+        "Train seed 004's small binary CNN on cats vs dogs, then look inside: every conv layer's feature maps for "
+        "an image of your choice and the first layer's 32 filters.",
+    ),
 )

@@ -1,0 +1,283 @@
+"""Transfer learning: reuse a trained network's convolutions on a new task, three ways, on the same split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts, settings, transfer
+from core.datasets import Dataset
+from core.datasets.images import CATS_VS_DOGS_FOLDER, decode_resized, load_image_folder, load_image_zip
+from core.uploads import UploadError
+from ui.widgets import dataset_banner, progress_reporter, show_value_error
+
+DEMO, FOLDER, ZIP = "Offline demo: digits 0–4 → digits 5–9", "Image folder on this machine", "Upload a .zip of class folders"
+INPUT_SIZES = (32, 48, 64, 96, 128, 160, 224)
+
+st.title("Transfer learning")
+st.markdown(
+    "A network trained on one task has learned features (edges, textures, parts) that help on another. "
+    "Here the same convolutional **base** is reused three ways on the same train / validation / test split: "
+    "**feature extraction** (frozen base, only the dense head trains, on features computed once and cached), "
+    "**fine-tuning** (the last conv block unfrozen, at a low learning rate) and **from scratch** "
+    "(same architecture, random weights). The head is seed 000's: Dense 256 → Dense 256 → softmax."
+)
+
+
+@st.cache_resource(show_spinner="Decoding images…")
+def folder_dataset(path: str, size: int, val: float, test: float, seed: int) -> Dataset:
+    """An image folder, decoded once per setting and shared read-only by all sessions."""
+    return load_image_folder(path, image_size=size, color="rgb", val_fraction=val, test_fraction=test, seed=seed)
+
+
+@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
+def zip_dataset(data: bytes, name: str, size: int, val: float, test: float, seed: int) -> Dataset:
+    """An uploaded zip, unpacked safely and decoded once per setting."""
+    return load_image_zip(data, name=name, image_size=size, color="rgb", val_fraction=val, test_fraction=test, seed=seed)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def weights_status(user_path: str | None) -> transfer.WeightsStatus:
+    """Resolve the VGG16 weights; cached because the network probe can take a second offline."""
+    return transfer.resolve_vgg16_weights(user_path)
+
+
+source_choice = st.radio("Data", (DEMO, FOLDER, ZIP), horizontal=True, key="tl_source")
+dataset: Dataset | None = None
+spec: transfer.BaseSpec | None = None
+per_class: int | None = None
+source_task = None
+
+if source_choice == DEMO:
+    per_class = st.slider(
+        "Training images per class in the target task", 2, 50, 10, key="tl_per_class",
+        help="Transfer matters most when the new task has little data.",
+    )
+    task = transfer.digits_transfer_task(per_class=per_class)
+    source_task = task.source
+    dataset = task.target
+    st.info(
+        "No ImageNet weights are needed here: a small CNN is first trained on the **source task** "
+        f"({task.source.source.split(': ', 1)[1]}), then its convolutions are reused on the **target task**, "
+        f"digits 5–9 from only {per_class} images per class.",
+        icon=":material/swap_horiz:",
+    )
+else:
+    columns = st.columns(3)
+    val_percent = columns[0].slider("Validation %", 5, 30, 15, step=5, key="tl_val")
+    test_percent = columns[1].slider("Test %", 5, 30, 15, step=5, key="tl_test")
+    size = columns[2].select_slider("Input size (pixels)", INPUT_SIZES, value=64, key="tl_size")
+    try:
+        if source_choice == FOLDER:
+            data_dir = settings.data_dir()
+            default = str(data_dir / CATS_VS_DOGS_FOLDER) if data_dir and (data_dir / CATS_VS_DOGS_FOLDER).is_dir() else ""
+            path = st.text_input("Folder with one subfolder of images per class", value=default, key="tl_folder")
+            if path.strip():
+                dataset = folder_dataset(path.strip(), size, val_percent / 100, test_percent / 100, 0)
+            else:
+                st.info("Type the path of a folder such as `…/cats-vs-dogs-small` (subfolders `cats/`, `dogs/`).")
+        else:
+            upload = st.file_uploader("Zip of class subfolders", type=["zip"], key="tl_zip")
+            if upload is not None:
+                dataset = zip_dataset(upload.getvalue(), upload.name, size, val_percent / 100, test_percent / 100, 0)
+    except ValueError as error:
+        show_value_error(error)
+        dataset = None
+
+    st.subheader("The pretrained base: VGG16")
+    uploaded_weights = st.file_uploader(
+        f"VGG16 no-top weights file ({transfer.NOTOP_WEIGHTS_FILE})", type=["h5"], key="tl_weights"
+    )
+    if uploaded_weights is not None:
+        try:
+            with st.spinner("Checking the weights fit VGG16…"):
+                st.session_state["tl_weights_path"] = str(
+                    transfer.store_uploaded_weights(uploaded_weights.getvalue(), name=uploaded_weights.name)
+                )
+        except ValueError as error:
+            show_value_error(error)
+    status = weights_status(st.session_state.get("tl_weights_path"))
+    if status.available:
+        st.success(status.message, icon=":material/check_circle:")
+    else:
+        st.warning(
+            status.message + " Until then the VGG16 base starts from random weights (stated in every result), "
+            f"and the **{DEMO}** data choice shows real transfer with the in-app source model.",
+            icon=":material/cloud_off:",
+        )
+    spec = transfer.vgg16_spec(status)
+
+if dataset is None:
+    st.stop()
+
+dataset_banner(dataset)
+extras = dataset.extras
+if extras.get("corrupt"):
+    with st.expander(f"{len(extras['corrupt'])} unreadable images skipped"):
+        st.markdown("\n".join(f"- {message}" for message in extras["corrupt"]))
+if extras.get("non_image_files"):
+    st.caption(f"{extras['non_image_files']} files that are not images were skipped.")
+split_sizes = {"train": len(dataset.x_train), "validation": len(dataset.x_val) if dataset.has_validation else 0, "test": len(dataset.x_test)}
+st.caption(
+    f"{dataset.num_classes} classes ({', '.join(dataset.class_names)}) · input {'×'.join(map(str, dataset.input_shape))} · "
+    + " · ".join(f"{name} {count:,}" for name, count in split_sizes.items())
+)
+
+st.subheader("Training")
+columns = st.columns(3)
+modes = columns[0].multiselect(
+    "Modes", transfer.MODES, default=list(transfer.MODES), format_func=transfer.MODE_LABELS.get, key="tl_modes"
+)
+epochs = columns[1].slider("Epochs", 1, 60, 30 if source_choice == DEMO else 5, key="tl_epochs")
+batch_size = columns[2].select_slider("Batch size", (8, 16, 32, 64), value=16 if source_choice == DEMO else 32, key="tl_batch")
+toggles = st.columns(3)
+augment = tuple(
+    name
+    for name, column, label in (("flip", toggles[0], "Random flip"), ("rotation", toggles[1], "Random rotation ±10%"), ("zoom", toggles[2], "Random zoom ±20%"))
+    if column.toggle(label, value=False, key=f"tl_{name}")
+)
+if augment and "feature_extraction" in modes:
+    st.info(
+        "With augmentation on, every epoch sees differently flipped, rotated or zoomed images, so the base's "
+        "outputs change every epoch and **cannot be cached**: feature extraction then runs the frozen base on every "
+        "image in every epoch. Compare its seconds per epoch below with a run without augmentation "
+        "(milliseconds on cached features).",
+        icon=":material/info:",
+    )
+if source_choice == DEMO and "flip" in augment:
+    st.caption("Careful: a flipped digit is often no longer the same digit.")
+
+# The memory guard: the calculator's estimate for each mode against the RAM available now.
+available = settings.available_memory_bytes()
+kind = "small_cnn" if spec is None else spec.kind
+total_images = sum(split_sizes.values())
+estimates = {
+    mode: transfer.estimate_memory(
+        kind, dataset.input_shape if kind == "small_cnn" else dataset.input_shape[:2] + (3,),
+        num_classes=dataset.num_classes, batch_size=batch_size, mode=mode, augment=bool(augment), images=total_images,
+    )
+    for mode in modes
+}
+refused = {}
+for mode, estimate in estimates.items():
+    try:
+        transfer.check_memory(estimate, available)
+    except ValueError as error:
+        refused[mode] = str(error)
+with st.expander("Memory estimate (from the CNN calculator)", expanded=bool(refused)):
+    st.dataframe(
+        pd.DataFrame(
+            [{"mode": transfer.MODE_LABELS[m], **{k: settings.format_bytes(v) for k, v in e.parts.items()},
+              "total": settings.format_bytes(e.total_bytes)} for m, e in estimates.items()]
+        ),
+        hide_index=True,
+    )
+    st.caption(f"RAM available now: {settings.format_bytes(available) if available else 'unknown'}.")
+    seed_case = [
+        transfer.estimate_memory("vgg16", (500, 500, 3), num_classes=2, batch_size=32, mode=m, images=600)
+        for m in transfer.MODES
+    ]
+    st.markdown(
+        "**Seed 004's case** – VGG16 at 500×500, batch 32, 600 images (it ran out of RAM): "
+        + "; ".join(f"{transfer.MODE_LABELS[e.mode]} ≈ {settings.format_bytes(e.total_bytes)}" for e in seed_case)
+        + ". Activations grow with the square of the input side, so 500×500 needs ~60× the activation memory of 64×64."
+    )
+for message in refused.values():
+    st.error(message, icon=":material/memory:")
+runnable = [mode for mode in modes if mode not in refused]
+settings_kwargs = dict(epochs=epochs, batch_size=batch_size, augment=augment)
+
+clicked = st.button("Train", type="primary", key="tl_train", disabled=not runnable)
+results: list[transfer.ModeResult] = []
+try:
+    if source_choice == DEMO:
+        source_run = None
+        if clicked:
+            report, done = progress_reporter("Training the source CNN on digits 0–4…")
+            source_run = transfer.train_source(source_task, on_progress=report)
+            done()
+        else:
+            from core.training import cached_result
+
+            source_run = cached_result(transfer.source_config(), source_task)
+        if source_run is not None:
+            spec = transfer.source_spec(source_run)
+    if spec is not None:
+        st.caption(f"Base: {spec.description}.")
+        for mode in runnable:
+            if clicked:
+                report, done = progress_reporter(f"{transfer.MODE_LABELS[mode]}…")
+                results.append(transfer.run_mode(mode, dataset, spec, on_progress=report, **settings_kwargs))
+                done()
+            else:
+                found = transfer.cached_mode(mode, dataset, spec, **settings_kwargs)
+                if found is not None:
+                    results.append(found)
+except ValueError as error:
+    show_value_error(error)
+
+if not results:
+    st.info("Press **Train** to run the selected modes. Runs already trained with these settings appear here at once.")
+    st.stop()
+
+st.subheader("Results")
+if source_choice == DEMO:
+    st.markdown(f"**{transfer.verdict(results, per_class=per_class)}**")
+st.dataframe(pd.DataFrame(transfer.comparison_rows(results)), hide_index=True)
+frame = charts.history_frame({result.label: result.run.history for result in results})
+frame["split"] = frame["split"].replace({"test": "validation" if dataset.has_validation else "test"})
+left, right = st.columns(2)
+left.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
+right.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
+
+chosen = st.selectbox("Inspect mode", [r.mode for r in results], format_func=transfer.MODE_LABELS.get, key="tl_inspect")
+result = next(r for r in results if r.mode == chosen)
+predicted = result.run.predicted_labels
+left, right = st.columns(2)
+left.altair_chart(
+    charts.confusion_chart(charts.confusion_frame(dataset.y_test, predicted, dataset.class_names), dataset.class_names),
+    width="content",
+)
+wrong = np.flatnonzero(predicted != dataset.y_test)
+with right:
+    st.markdown(f"**Misclassified test images** ({len(wrong)} of {len(dataset.y_test)})")
+    if len(wrong):
+        shown = wrong[:24]
+        st.image(
+            [dataset.x_test[i].squeeze() for i in shown],
+            caption=[f"{dataset.class_names[dataset.y_test[i]]} → {dataset.class_names[predicted[i]]}" for i in shown],
+            width=72 if dataset.input_shape[0] < 72 else 96,
+        )
+
+st.subheader("Predict an image of your own")
+photo = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="tl_predict")
+if photo is not None:
+    try:
+        color = "grayscale" if dataset.input_shape[-1] == 1 else "rgb"
+        image = decode_resized(photo.getvalue(), name=photo.name, image_size=dataset.input_shape[0], color=color)
+        from core.training import load_model
+
+        model = load_model(result.run)
+        if result.cached_features:
+            probabilities = transfer.head_probabilities(model, image[np.newaxis], spec)[0]
+        else:
+            probabilities = transfer.predict_probabilities(model, image[np.newaxis], spec)[0]
+        left, right = st.columns([1, 3])
+        left.image(image.squeeze(), caption=f"as the model sees it ({dataset.input_shape[0]}²)", width=128)
+        right.altair_chart(
+            charts.probability_bars(charts.probability_frame(dataset.class_names, probabilities), title=f"{result.label}"),
+            width="stretch",
+        )
+        imagenet = transfer.imagenet_status()
+        if imagenet.available:
+            full = decode_resized(photo.getvalue(), name=photo.name, image_size=224, color="rgb")
+            top5 = transfer.imagenet_top5(full, imagenet)
+            st.altair_chart(
+                charts.probability_bars(pd.DataFrame(top5, columns=["class", "probability"]), title="ImageNet top-5 (full VGG16)"),
+                width="stretch",
+            )
+        else:
+            st.caption(imagenet.message)
+    except (UploadError, ValueError) as error:
+        show_value_error(error)
