@@ -279,14 +279,17 @@ def load_image_zip(
 
 def _class_root(folder: Path) -> Path:
     """Step into a single wrapping folder (``data.zip`` holding ``data/cats``, ``data/dogs``)."""
+    parent = None
     while True:
         children = [child for child in folder.iterdir() if not _hidden(child.name)]
         subfolders = [child for child in children if child.is_dir()]
         loose_images = [child for child in children if child.is_file()]
         if len(subfolders) == 1 and not loose_images:
-            folder = subfolders[0]
+            parent, folder = folder, subfolders[0]
             continue
         if not subfolders:
+            if parent is not None and loose_images:
+                return parent  # a single class folder: let the class check say so
             raise DatasetError(
                 "the zip has no class subfolders; zip a folder that holds one subfolder of images per class"
             )
