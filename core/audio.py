@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import wave
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -419,25 +420,19 @@ def synthetic_sounds(
     return splits[0], splits[1], splits[2], splits[3]
 
 
-def standardise(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Scale every band to zero mean and unit variance using training statistics only."""
-    mean = train.mean(axis=(0, 2), keepdims=True)
-    scale = train.std(axis=(0, 2), keepdims=True) + 1e-6
-    return tuple(((array - mean) / scale).astype(np.float32) for array in (train, *others))
-
-
 def band_statistics(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-band mean and standard deviation of (N, bands, frames) training features."""
     return train.mean(axis=(0, 2)).astype(np.float32), (train.std(axis=(0, 2)) + 1e-6).astype(np.float32)
 
 
 def wav_files(folder: Path) -> list[Path]:
-    """Every ``.wav`` below ``folder`` (any case), sorted, skipping hidden files."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and path.suffix.lower() == ".wav" and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+    """Every ``.wav`` below ``folder`` (any case), sorted, skipping hidden files and folders."""
+    found = []
+    # os.walk's scandir already knows which entries are files; Path.rglob + is_file stats each one again.
+    for root, directories, names in os.walk(folder):
+        directories[:] = [name for name in directories if not name.startswith((".", "__MACOSX"))]
+        found += [Path(root) / name for name in names if name.lower().endswith(".wav") and not name.startswith(".")]
+    return sorted(found)
 
 
 def summarise_errors(errors: Iterable[str], *, limit: int = 10) -> str:

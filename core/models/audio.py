@@ -1,4 +1,4 @@
-"""Spectrogram classifiers: the seed's exact CNN and LSTM, GRU and bidirectional variants, and a stronger CNN.
+"""Spectrogram classifiers: the seed's exact CNN and LSTM, with GRU and bidirectional-LSTM variants.
 
 Every builder takes features shaped (bands, frames), as the audio pages store them, and turns
 them into what its network wants with a parameter-free first layer: a channel axis for the CNNs
@@ -61,21 +61,3 @@ def build_audio_rnn(input_shape: tuple[int, ...], num_classes: int, *, cell: str
     x = layers.Flatten()(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name=f"seed_{cell}")
-
-
-@register_builder("audio_cnn_bn")
-def build_audio_cnn_bn(input_shape: tuple[int, ...], num_classes: int, *, width: int = 32, dropout: float = 0.3) -> keras.Model:
-    """A stronger CNN: three 3×3 conv blocks with BatchNorm (momentum 0.9) and pooling, global average pool, dropout."""
-    bands, frames = _bands_frames(input_shape, minimum=8)
-    inputs = keras.Input(shape=(bands, frames))
-    x = layers.Reshape((bands, frames, 1))(inputs)
-    for multiplier in (1, 2, 4):
-        x = layers.Conv2D(width * multiplier, 3, padding="same", use_bias=False)(x)
-        # Momentum 0.9, not 0.99: short runs otherwise test on stale statistics (NOTES.md).
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
-        x = layers.MaxPooling2D(2, padding="same")(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="cnn_batchnorm")
