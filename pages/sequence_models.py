@@ -161,11 +161,18 @@ if clicked and pending:
         except Exception as error:  # a failed fit must not take the page down with it
             st.error(f"Training {label} failed: {error}", icon=":material/error:")
     clear()
+    trained_now = [found[config.architecture] for config in pending if config.architecture in found]
+    if trained_now:
+        st.success(
+            f"Trained {', '.join(model_label(run.config) for run in trained_now)} in "
+            f"{sum(run.train_seconds for run in trained_now):.0f} s; these settings now open at once from the cache.",
+            icon=":material/check_circle:",
+        )
     pending = [config for config in configs if config.architecture not in found]
-
-if not pending:
+elif not pending:
     st.caption("Every selected model has already run with these settings; the results below come from the cache.")
-else:
+
+if pending:
     st.info(
         "Not trained yet with these settings: "
         + ", ".join(model_label(config) for config in pending)
