@@ -29,6 +29,7 @@ from ui.shareable import (
     shared_multiselect,
     shared_number,
     shared_selectbox,
+    shared_toggle,
 )
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
@@ -89,6 +90,25 @@ with st.container(border=True):
             key="train_size",
             help="A seeded random subset of the training set; the test set is always used whole.",
         )
+    schedule_column, budget_column = st.columns(2)
+    with schedule_column:
+        one_cycle = shared_toggle(
+            "One-cycle learning rate",
+            default=False,
+            key="one_cycle",
+            help="Warm up to the learning rate over the first 30% of training, then decay it to near zero. "
+            "With Adam, batch 64 and a 60 s limit this reaches 96–98% on real MNIST (see the benchmark).",
+        )
+    with budget_column:
+        time_limit = shared_number(
+            "Time limit per model (s, 0 = none)",
+            min_value=0,
+            max_value=600,
+            default=0,
+            step=10,
+            key="time_limit",
+            help="Stop each model after this many seconds of training, even before the last epoch.",
+        )
     share_link()
 
 data_dir = settings.data_dir()
@@ -118,6 +138,8 @@ try:
             learning_rate=parse_learning_rate(learning_rate_text),
             epochs=int(epochs),
             batch_size=int(batch_size),
+            lr_schedule="one_cycle" if one_cycle else "constant",
+            time_budget_seconds=float(time_limit) if time_limit else None,
         )
         for kind in kinds
     ]

@@ -80,6 +80,8 @@ def test_configurations_key_what_matters() -> None:
     seed_default = sequence_config("lstm", units=128)
     assert (seed_default.optimizer, seed_default.learning_rate, seed_default.batch_size) == ("rmsprop", 1e-3, 128)
     assert isinstance(sequence_config("gru", units=8, learning_rate=1).learning_rate, float)
+    tuned = sequence_config("gru", units=128, lr_schedule="one_cycle", time_budget_seconds=60.0)
+    assert (tuned.lr_schedule, tuned.time_budget_seconds) == ("one_cycle", 60.0) and tuned != sequence_config("gru", units=128)
     assert model_label(sequence_config("gru", units=300)) == "GRU (300)"
     assert model_label(sequence_config("row_cnn", units=300)) == "CNN"
 

@@ -55,6 +55,8 @@ def test_every_control_reruns_cleanly() -> None:
     at.text_input(key="learning_rate").set_value("0.003").run()
     at.number_input(key="epochs").set_value(3).run()
     at.number_input(key="train_size").set_value(500).run()
+    at.toggle(key="one_cycle").set_value(True).run()
+    at.number_input(key="time_limit").set_value(30).run()
     assert not at.exception and not at.error
     assert "LSTM (200)" in _texts(at.info) and "CNN" in _texts(at.info)
     at.multiselect(key="models").set_value([]).run()
