@@ -37,7 +37,7 @@ UNIT_CHOICES = (50, 128, 300, "other")
 OPTIMIZER_NAMES = {"rmsprop": "RMSProp", "adam": "Adam"}
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
+@st.cache_resource(show_spinner="Loading MNIST…", max_entries=4)
 def load_mnist(data_dir: str | None, train_size: int) -> Dataset:
     """MNIST (or the offline digits) with a seeded training subset, shared by every session."""
     return load_dataset("mnist", data_dir=data_dir, train_size=train_size, seed=0)

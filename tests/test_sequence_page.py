@@ -166,3 +166,11 @@ def test_a_shared_link_reopens_the_same_settings() -> None:
     assert "LSTM (200), GRU (200)" in _texts(at.info)
     at.selectbox(key="optimizer").set_value("adam").run()
     assert at.query_params["optimizer"] == "adam"
+
+
+def test_a_broken_mnist_file_in_the_data_directory_is_an_error_not_a_traceback(tmp_path, monkeypatch) -> None:
+    (tmp_path / "mnist.npz").write_bytes(b"not a zip archive")
+    monkeypatch.setenv("DLLAB_DATA_DIR", str(tmp_path))
+    at = _page()
+    assert not at.exception
+    assert "cannot be read as mnist.npz" in _texts(at.error)
