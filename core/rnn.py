@@ -405,7 +405,8 @@ def shape_diagram_dot(stack: StackReport) -> str:
     """A Graphviz DOT diagram: input tensor → each layer → every returned tensor, axes named in words."""
     lines = [
         "digraph rnn_shapes {",
-        "  rankdir=LR;",
+        "  rankdir=TB;",
+        "  nodesep=0.25; ranksep=0.35;",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=13];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
@@ -419,23 +420,20 @@ def shape_diagram_dot(stack: StackReport) -> str:
         lines.append(f'  {node} [label="{_dot_label(label)}", fillcolor="#fff3e0"];')
         lines.append(f'  {previous} -> {node} [label="{format_shape(layer.input_shape)}"];')
         is_last = index == len(stack.layers) - 1
-        shown = layer.outputs if is_last else layer.outputs[:1]
-        for position, output in enumerate(shown):
-            if position == 0:
-                axes = ("batch", "timesteps", "units") if len(output.shape) == 3 else ("batch", "units")
-                width_meaning = (
-                    "2·units: forward and backward hidden states side by side"
-                    if layer.bidirectional
-                    else AXIS_MEANINGS["units"]
-                )
-                axis_text = _axis_lines(output.shape, axes, {"units": width_meaning})
-            else:
-                axis_text = _axis_lines(output.shape, ("batch", "units"))
-            out_node = f"out{index}_{position}"
-            out_label = [f"{output.name} {format_shape(output.shape)}", output.meaning] + axis_text
-            fill = "#e8f5e9" if position == 0 else "#f3e5f5"
-            lines.append(f'  {out_node} [label="{_dot_label(out_label)}", fillcolor="{fill}"];')
-            lines.append(f"  {node} -> {out_node};")
+        main = layer.outputs[0]
+        axes = ("batch", "timesteps", "units") if len(main.shape) == 3 else ("batch", "units")
+        width_meaning = "2·units: forward and backward side by side" if layer.bidirectional else AXIS_MEANINGS["units"]
+        main_label = [f"{'[0] ' if is_last and layer.return_state else ''}{main.name} {format_shape(main.shape)}"]
+        main_label += [part for part in main.meaning.split(", ")] + _axis_lines(main.shape, axes, {"units": width_meaning})
+        lines.append(f'  out{index}_0 [label="{_dot_label(main_label)}", fillcolor="#e8f5e9"];')
+        lines.append(f"  {node} -> out{index}_0;")
+        if is_last and layer.return_state:
+            # One box for all states keeps the diagram narrow and shows Keras' return order at a glance.
+            state_label = ["states, returned after the output:"]
+            state_label += [f"[{position}] {state.name} {format_shape(state.shape)}: {state.meaning}" for position, state in enumerate(layer.outputs[1:], start=1)]
+            state_label += ["each state is (batch, units):"] + _axis_lines(layer.outputs[1].shape, ("batch", "units"))
+            lines.append(f'  states{index} [label="{_dot_label(state_label)}", fillcolor="#f3e5f5"];')
+            lines.append(f"  {node} -> states{index};")
         previous = f"out{index}_0"
     lines.append("}")
     return "\n".join(lines)
@@ -445,17 +443,18 @@ def shape_diagram_dot(stack: StackReport) -> str:
 class SequenceViews:
     """The two seed answers' views of one 3-D batch: one whole sequence, and one step across the batch."""
 
-    tensor_shape: tuple[int, int, int]
+    tensor_shape: Shape
     one_sequence_shape: tuple[int, int]
-    one_step_across_batch_shape: tuple[int, int]
+    one_step_across_batch_shape: Shape
     one_vector_shape: tuple[int]
     state_one_sequence_shape: tuple[int]
-    state_across_batch_shape: tuple[int, int]
+    state_across_batch_shape: Shape
 
 
-def sequence_views(*, batch: int, timesteps: int, features: int, units: int) -> SequenceViews:
+def sequence_views(*, batch: int | None, timesteps: int, features: int, units: int) -> SequenceViews:
     """Shapes of X[i] (one sequence), X[:, t, :] (step t for the mini-batch) and the states."""
-    for name, value in (("batch", batch), ("timesteps", timesteps), ("features", features), ("units", units)):
+    _check_size("batch", batch, allow_none=True)
+    for name, value in (("timesteps", timesteps), ("features", features), ("units", units)):
         _check_size(name, value)
     return SequenceViews(
         tensor_shape=(batch, timesteps, features),

@@ -14,6 +14,9 @@ import numpy as np
 from core.rnn import CELL_NAMES, RecurrentLayerSpec, Shape, describe_stack
 from core.rnn_unrolled import TinyRnnWeights, check_sequence, keras_weight_arrays
 
+# Real layers allocate their weights: keep the check well inside a shared server's memory.
+MAX_CHECKED_PARAMS = 50_000_000
+
 
 @dataclass(frozen=True)
 class KerasLayerFacts:
@@ -53,9 +56,14 @@ def keras_stack_facts(
     With ``concrete_input`` (and a batch size) the layers run on a real zero tensor instead of a
     symbolic ``keras.Input``, so the shapes are those of actual computed arrays.
     """
+    stack = describe_stack(layers, timesteps=timesteps, features=features, batch=batch)
+    if stack.params > MAX_CHECKED_PARAMS:
+        raise ValueError(
+            f"this stack has {stack.params:,} parameters; building it in Keras would need about "
+            f"{stack.params * 4 / 1e9:,.1f} GB of memory, so the check is limited to {MAX_CHECKED_PARAMS:,} parameters"
+        )
     import keras
 
-    stack = describe_stack(layers, timesteps=timesteps, features=features, batch=batch)
     specs = [
         RecurrentLayerSpec(r.cell, r.units, r.return_sequences, r.return_state, r.bidirectional, r.reset_after)
         for r in stack.layers

@@ -84,9 +84,11 @@ with shapes_tab:
     else:
         left, middle, right = st.columns(3)
         left.metric("Input shape", format_shape(stack.input_shape))
-        middle.metric("Output shapes", " , ".join(format_shape(shape) for shape in stack.output_shapes))
+        middle.metric("Output shape", format_shape(stack.output_shapes[0]))
         right.metric("Trainable parameters", f"{stack.params:,}")
-        st.graphviz_chart(shape_diagram_dot(stack), width="stretch")
+        returned = ", ".join(format_shape(shape) for shape in stack.output_shapes)
+        st.markdown(f"The layer call returns, in Keras' order: `{returned}`" if len(stack.output_shapes) > 1 else f"The layer call returns one tensor: `{returned}`")
+        st.graphviz_chart(shape_diagram_dot(stack))
 
         for position, layer in enumerate(stack.layers, start=1):
             if len(stack.layers) > 1:
@@ -117,7 +119,12 @@ with shapes_tab:
             with st.spinner("Importing TensorFlow and building the real layers…"):
                 from core.rnn_keras import keras_stack_facts
 
-                st.session_state[KERAS_CHECK] = (signature, keras_stack_facts(specs, timesteps=int(timesteps), features=int(features), batch=batch))
+                try:
+                    facts = keras_stack_facts(specs, timesteps=int(timesteps), features=int(features), batch=batch)
+                except ValueError as error:
+                    show_value_error(error)
+                else:
+                    st.session_state[KERAS_CHECK] = (signature, facts)
         checked = st.session_state.get(KERAS_CHECK)
         if checked is not None and checked[0] == signature:
             keras_layers = checked[1]
@@ -146,8 +153,8 @@ with seeds_tab:
     if stack is None:
         st.info("Fix the input above to see both answers with your numbers.", icon=":material/info:")
     else:
-        views = sequence_views(batch=batch or 32, timesteps=int(timesteps), features=int(features), units=int(units))
-        batch_word = "m" if batch is None else f"m = {batch}"
+        views = sequence_views(batch=batch, timesteps=int(timesteps), features=int(features), units=int(units))
+        batch_word = "m, left open as None" if batch is None else f"m = {batch}"
         answer_a, answer_b = st.columns(2)
         with answer_a.container(border=True):
             st.markdown("**Seed answer 1:** *x(t) is 2-D (timesteps, features) and the state is 1-D.*")
@@ -171,7 +178,10 @@ with seeds_tab:
             icon=":material/handshake:",
         )
 
-    st.markdown("**Touch it.** A tiny batch of 3 sequences, 4 timesteps, 2 features; entry 213 means sequence 2, step 1, feature 3… here, features are 1 and 2.")
+    st.markdown(
+        "**Touch it.** A tiny batch of 3 sequences × 4 timesteps × 2 features whose entries spell their own "
+        "index: 231 is sequence 2, timestep 3, feature 1. Pick a sequence for answer 1's view and a timestep for answer 2's."
+    )
     tensor = labelled_tensor(batch=3, timesteps=4, features=2)
     pick_sequence, pick_step = st.columns(2)
     sequence_index = pick_sequence.slider("Sequence i (answer 1's view)", 1, 3, 1, key="view_sequence")

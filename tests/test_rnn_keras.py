@@ -96,3 +96,8 @@ def test_numpy_unrolled_recurrence_equals_keras_simple_rnn() -> None:
 @pytest.mark.parametrize("pattern", sequence_patterns(), ids=lambda p: p.key)
 def test_pattern_recipes_give_the_shapes_we_show(pattern) -> None:
     assert keras_pattern_shapes(pattern.key) == [list(stage.output_shapes) for stage in pattern.stages]
+
+
+def test_keras_check_refuses_layers_too_big_to_build() -> None:
+    with pytest.raises(ValueError, match="limited to 50,000,000 parameters"):
+        keras_rnn_facts("lstm", timesteps=2, features=5000, units=5000)

@@ -47,7 +47,7 @@ def test_renders_the_homework_default(page) -> None:
         ("number_input", "features", 40, ["(32, 28, 40)", "(32, 128)", "86,528"]),
         ("number_input", "units", 32, ["(32, 28, 28)", "(32, 32)", "7,808"]),
         ("checkbox", "return_sequences", True, ["(32, 28, 28)", "(32, 28, 128)", "80,384"]),
-        ("checkbox", "return_state", True, ["(32, 28, 28)", "(32, 128) , (32, 128) , (32, 128)", "80,384"]),
+        ("checkbox", "return_state", True, ["(32, 28, 28)", "(32, 128)", "80,384"]),
         ("checkbox", "bidirectional", True, ["(32, 28, 28)", "(32, 256)", "160,768"]),
         ("number_input", "stacked", 2, ["(32, 28, 28)", "(32, 128)", "211,968"]),
     ],
@@ -57,6 +57,12 @@ def test_every_shape_control_reruns(page, widget: str, key: str, value, expected
     assert not page.exception
     assert not page.error
     assert _metrics(page) == expected_metrics
+
+
+def test_every_returned_tensor_is_listed(page) -> None:
+    page.checkbox(key="return_state").check().run()
+    page.checkbox(key="bidirectional").check().run()
+    assert any("in Keras' order: `(32, 256), (32, 128), (32, 128), (32, 128), (32, 128)`" in block.value for block in page.markdown)
 
 
 def test_gru_reset_after_switch(page) -> None:
@@ -129,3 +135,15 @@ def test_unrolled_numbers_checked_with_keras(page) -> None:
     page.button(key="verify_unrolled").click().run()
     assert not page.exception
     assert any("Largest difference from Keras" in box.value for box in page.success)
+
+
+def test_open_batch_reads_as_m_in_the_seed_answers(page) -> None:
+    page.toggle(key="open_batch").set_value(True).run()
+    assert any("m, left open as None" in block.value and "(None, 28)" in block.value for block in page.markdown)
+
+
+def test_verify_refuses_a_layer_too_big_to_build(page) -> None:
+    page.number_input(key="units").set_value(4000).run()
+    page.button(key="verify_keras").click().run()
+    assert not page.exception
+    assert any("limited to 50,000,000 parameters" in box.value for box in page.error)
