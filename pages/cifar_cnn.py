@@ -213,6 +213,7 @@ clicked = st.button(
     help="Runs never start on their own; every finished run is cached on disk.",
 )
 if clicked and pending:
+    failed = False
     for position, index in enumerate(pending):
         plan, config = configs[index]
         what = "this run" if sweep_control is None else f"{SWEEPABLE[sweep_control][0]} = {format_value(sweep_control, getattr(plan, sweep_control))}"
@@ -220,10 +221,15 @@ if clicked and pending:
         try:
             current[index] = train(config, dataset_for(plan), on_progress=report)
         except ValueError as error:
+            failed = True
             show_value_error(error)
         except Exception as error:  # a failed fit must not take the page down with it
+            failed = True
             st.error(f"Training {what} failed: {error}", icon=":material/error:")
         clear()
+    if not failed:
+        # Everything is in the cache now; start over so the button and table reflect it.
+        st.rerun()
     pending = [index for index, result in enumerate(current) if result is None]
 
 if pending:

@@ -1,0 +1,148 @@
+"""AppTest of the CIFAR CNN lab on the offline fallback, with tiny training runs."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import charts
+from core.cifar_lab import PRESETS, SWEEPABLE
+from core.training import list_cached_runs
+from tests.conftest import app_test
+
+PAGE = "pages/cifar_cnn.py"
+pytestmark = pytest.mark.slow
+
+
+def _tiny(at, *, per_class: int = 10):
+    """Shrink the run to seconds: a few images per class and one epoch."""
+    at.number_input(key="per_class").set_value(per_class).run()
+    at.number_input(key="epochs").set_value(1).run()
+    return at
+
+
+def _runs_table(at):
+    tables = [frame.value for frame in at.dataframe if "status" in frame.value.columns]
+    return tables[0] if tables else None
+
+
+def _png(size=(40, 30), colour=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_renders_on_the_fallback_without_training() -> None:
+    at = app_test(PAGE)
+    assert not at.exception
+    assert any("NOT CIFAR-10" in warning.value for warning in at.warning)
+    assert at.button(key="train").label == "Train" and not at.button(key="train").disabled
+    assert any(np.isclose(frame.value.get("reported test accuracy", [0])[0], 0.10) for frame in at.dataframe)
+    assert _runs_table(at) is None
+    assert list_cached_runs() == []  # nothing trains without a click
+
+
+def test_every_control_reruns_cleanly() -> None:
+    at = app_test(PAGE)
+    at.selectbox(key="architecture").set_value("cifar_lenet").run()
+    # Choosing the LeNet loads seed 003's own settings.
+    for name, value in PRESETS["cifar_lenet"].items():
+        assert at.session_state[name] == value, name
+    at.selectbox(key="activation").set_value("sigmoid").run()
+    at.selectbox(key="initializer").set_value("glorot_normal").run()
+    at.slider(key="dropout").set_value(0.25).run()
+    at.selectbox(key="optimizer").set_value("rmsprop").run()
+    at.select_slider(key="learning_rate").set_value(1e-4).run()
+    at.checkbox(key="one_cycle").check().run()
+    at.selectbox(key="batch_size").set_value(256).run()
+    at.toggle(key="augment").set_value(True).run()
+    at.number_input(key="time_budget").set_value(60).run()
+    at.number_input(key="seed").set_value(3).run()
+    at.number_input(key="per_class").set_value(50).run()
+    at.radio(key="length_unit").set_value("iterations").run()
+    at.number_input(key="iterations").set_value(300).run()
+    at.radio(key="dataset").set_value("cifar10").run()
+    assert any("32×32 colour" in warning.value for warning in at.warning)
+    at.radio(key="mode").set_value("Compare: sweep one control").run()
+    for control in SWEEPABLE:
+        at.selectbox(key="sweep_control").set_value(control).run()
+        assert not at.exception, control
+    at.selectbox(key="sweep_control").set_value("activation").run()
+    at.multiselect(key="sweep_values_activation").set_value(["relu", "elu"]).run()
+    assert at.button(key="train").label == "Train 2 runs"
+    at.multiselect(key="sweep_values_activation").set_value([]).run()
+    assert any("at least one value" in error.value for error in at.error)
+    for architecture in ("cifar_baseline", "cifar_inception", "cifar_residual", "cifar_fast"):
+        at.selectbox(key="architecture").set_value(architecture).run()
+    assert not at.exception
+    assert list_cached_runs() == []
+
+
+def test_a_tiny_run_fills_the_table_curves_and_inspection(monkeypatch) -> None:
+    at = _tiny(app_test(PAGE, timeout=180), per_class=20)
+    at.button(key="train").click().run()
+    assert not at.exception
+    table = _runs_table(at)
+    assert table is not None and len(table) == 1
+    assert table.loc[0, "status"] == "ok" and table.loc[0, "train images"] == 200
+    assert 0 <= table.loc[0, "test accuracy"] <= 1
+    (run,) = list_cached_runs()
+    curves = charts.history_frame({"run": run.history})
+    assert set(curves["split"]) == {"train", "test"} and set(curves["metric"]) == {"accuracy", "loss"}
+    stats = [frame.value for frame in at.dataframe if list(frame.value.columns) == ["layer", "mean", "std", "var"]]
+    assert stats and stats[0]["layer"].tolist() == ["conv1", "conv2", "conv3"]
+    assert at.button(key="train").disabled
+
+    at.number_input(key="test_index").set_value(5).run()
+    at.selectbox(key="explain_class").set_value(3).run()
+    at.file_uploader(key="upload").set_value(("photo.png", _png(), "image/png")).run()
+    assert not at.exception and not at.error
+    at.file_uploader(key="upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")).run()
+    assert not at.exception
+    assert any("broken.png" in error.value for error in at.error)
+
+    # A new session with the same settings shows the cached run at once and never retrains.
+    import core.training
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a cached configuration was trained again")
+
+    monkeypatch.setattr(core.training, "_fit", refuse)
+    again = _tiny(app_test(PAGE, timeout=120), per_class=20)
+    assert not again.exception and not again.error
+    assert again.button(key="train").disabled
+    assert len(_runs_table(again)) == 1
+
+
+def test_a_diverging_run_is_recorded_not_a_crash() -> None:
+    at = _tiny(app_test(PAGE, timeout=180), per_class=20)
+    # Measured to blow up within the first epoch on the fallback digits: ELU is unbounded
+    # above, σ=0.1 weights are large for the dense layer, and momentum SGD at 0.1 overshoots.
+    at.selectbox(key="activation").set_value("elu").run()
+    at.selectbox(key="initializer").set_value("truncated_normal").run()
+    at.slider(key="dropout").set_value(0.0).run()
+    at.selectbox(key="optimizer").set_value("sgd_momentum").run()
+    at.select_slider(key="learning_rate").set_value(0.1).run()
+    at.checkbox(key="one_cycle").uncheck().run()
+    at.toggle(key="augment").set_value(False).run()
+    at.selectbox(key="batch_size").set_value(16).run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert any("diverged" in error.value for error in at.error)
+    assert _runs_table(at).loc[0, "status"] == "diverged"
+    assert any("nothing to look inside" in info.value for info in at.info)
+
+
+def test_compare_mode_trains_each_value() -> None:
+    at = _tiny(app_test(PAGE, timeout=180), per_class=10)
+    at.radio(key="mode").set_value("Compare: sweep one control").run()
+    at.selectbox(key="sweep_control").set_value("activation").run()
+    at.multiselect(key="sweep_values_activation").set_value(["relu", "tanh"]).run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    table = _runs_table(at)
+    assert sorted(table["activation"]) == ["relu", "tanh"]
+    assert at.button(key="train").disabled
