@@ -254,7 +254,8 @@ if all_runs:
         hide_index=True,
         on_select="rerun",
         selection_mode="multi-row",
-        key="runs_table",
+        # Rows are newest first, so a new run shifts them; a new key drops a selection that would now point elsewhere.
+        key=f"runs_table_{len(all_runs)}",
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "best test accuracy": st.column_config.NumberColumn(format="percent"),
