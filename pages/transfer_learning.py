@@ -38,8 +38,11 @@ def zip_dataset(data: bytes, name: str, size: int, val: float, test: float, seed
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def weights_status(user_path: str | None) -> transfer.WeightsStatus:
-    """Resolve the VGG16 weights; cached because the network probe can take a second offline."""
+def weights_status(user_path: str | None, cache_file: str) -> transfer.WeightsStatus:
+    """Resolve the VGG16 weights; cached because the network probe can take a second offline.
+
+    ``cache_file`` (the Keras cache location) is part of the key, so a new ``KERAS_HOME`` is looked at afresh.
+    """
     return transfer.resolve_vgg16_weights(user_path)
 
 
@@ -97,7 +100,7 @@ else:
                 )
         except ValueError as error:
             show_value_error(error)
-    status = weights_status(st.session_state.get("tl_weights_path"))
+    status = weights_status(st.session_state.get("tl_weights_path"), str(transfer.keras_cache_weights_path()))
     if status.available:
         st.success(status.message, icon=":material/check_circle:")
     else:

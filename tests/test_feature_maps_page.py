@@ -1,0 +1,52 @@
+"""AppTest of the cats-vs-dogs feature-map page: fallback banner, model table, tiny training, bad inputs."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from conftest import app_test
+
+PAGE = "pages/feature_maps.py"
+
+
+def _errors(at) -> list[str]:
+    return [element.value for element in at.error]
+
+
+def test_renders_fallback_with_the_seed_model_table() -> None:
+    at = app_test(PAGE)
+    assert not at.exception and not _errors(at)
+    assert any("Offline fallback" in warning.value for warning in at.warning)
+    at.select_slider(key="fm_size").set_value(200).run()
+    assert any("4,737,473 parameters" in caption.value for caption in at.caption)
+    at.slider(key="fm_epochs").set_value(3).run()
+    assert not at.exception
+
+
+def test_tiny_training_shows_accuracy_feature_maps_and_filters() -> None:
+    at = app_test(PAGE, timeout=240)
+    at.select_slider(key="fm_size").set_value(48).run()
+    at.slider(key="fm_epochs").set_value(1).run()
+    at.button(key="fm_train").click().run()
+    assert not at.exception and not _errors(at)
+    assert at.metric[0].label == "Test accuracy"
+    at.slider(key="fm_image").set_value(3).run()
+    assert not at.exception
+    at.file_uploader(key="fm_upload").upload("cat.jpg", b"\xff\xd8\xff truncated", "image/jpeg").run()
+    assert not at.exception and any("cat.jpg" in message for message in _errors(at))
+
+
+def test_folder_with_three_classes_is_refused(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        for index in range(5):
+            buffer = io.BytesIO()
+            Image.new("L", (10, 10), index * 40).save(buffer, format="PNG")
+            (tmp_path / name / f"{index}.png").write_bytes(buffer.getvalue())
+    at = app_test(PAGE)
+    at.radio(key="fm_source").set_value("Image folder on this machine").run()
+    at.text_input(key="fm_folder").set_value(str(tmp_path)).run()
+    assert not at.exception and any("binary" in message for message in _errors(at))
