@@ -87,7 +87,11 @@ with shapes_tab:
         middle.metric("Output shape", format_shape(stack.output_shapes[0]))
         right.metric("Trainable parameters", f"{stack.params:,}")
         returned = ", ".join(format_shape(shape) for shape in stack.output_shapes)
-        st.markdown(f"The layer call returns, in Keras' order: `{returned}`" if len(stack.output_shapes) > 1 else f"The layer call returns one tensor: `{returned}`")
+        which = "The last layer" if len(stack.layers) > 1 else "The layer"
+        if len(stack.output_shapes) > 1:
+            st.markdown(f"{which} returns a list, in Keras' order: `{returned}`")
+        else:
+            st.markdown(f"{which} returns one tensor: `{returned}`")
         st.graphviz_chart(shape_diagram_dot(stack))
 
         for position, layer in enumerate(stack.layers, start=1):

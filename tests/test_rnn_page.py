@@ -62,7 +62,7 @@ def test_every_shape_control_reruns(page, widget: str, key: str, value, expected
 def test_every_returned_tensor_is_listed(page) -> None:
     page.checkbox(key="return_state").check().run()
     page.checkbox(key="bidirectional").check().run()
-    assert any("in Keras' order: `(32, 256), (32, 128), (32, 128), (32, 128), (32, 128)`" in block.value for block in page.markdown)
+    assert any("returns a list, in Keras' order: `(32, 256), (32, 128), (32, 128), (32, 128), (32, 128)`" in block.value for block in page.markdown)
 
 
 def test_gru_reset_after_switch(page) -> None:
