@@ -1,0 +1,98 @@
+"""The real app in headless Chromium: every page opens cleanly, and the calculator reacts to a widget.
+
+One server and one browser serve the whole module; each page gets its own browser context, so
+its own Streamlit session. Screenshots go to a temporary folder (or ``DLLAB_SCREENSHOT_DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser_support import (
+    MAIN,
+    StreamlitServer,
+    browser_unavailable_reason,
+    chromium,
+    new_page,
+    open_app_page,
+    page_problems,
+    page_url_path,
+    screenshot,
+    streamlit_server,
+    wait_until_idle,
+)
+from ui.catalog import HOME, TOPIC_PAGES, TopicPage
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGE_TIMEOUT_MS = 180_000  # a cold page on a busy two-core machine can take tens of seconds
+CALCULATOR = "pages/cnn_calculator.py"
+ALL_PAGES = (HOME, *TOPIC_PAGES)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[StreamlitServer]:
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with streamlit_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("DLLAB_SCREENSHOT_DIR")
+    return Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def page(browser):
+    page = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
+    yield page
+    page.context.close()
+
+
+def _url(server: StreamlitServer, topic: TopicPage) -> str:
+    return server.url_for(topic.path, default=topic is HOME)
+
+
+@pytest.mark.parametrize("topic", ALL_PAGES, ids=[page_url_path(topic.path) for topic in ALL_PAGES])
+def test_page_opens_with_its_title_and_no_error(topic: TopicPage, server, page, screenshot_dir) -> None:
+    visit = open_app_page(page, _url(server, topic), timeout_ms=PAGE_TIMEOUT_MS)
+    shot = screenshot(page, screenshot_dir / f"{page_url_path(topic.path)}.png")
+    details = f"{visit.url}\nserver log:\n{server.log_tail()}"
+    assert visit.nav_title == topic.title, details
+    assert visit.heading, f"no title (h1) in the main area of {details}"
+    assert not visit.problems, "\n".join(visit.problems) + "\n" + details
+    assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
+
+
+def test_calculator_number_follows_the_batch_size(server, page) -> None:
+    from playwright.sync_api import expect
+
+    if not any(topic.path == CALCULATOR for topic in TOPIC_PAGES):
+        pytest.skip(f"{CALCULATOR} is not in ui.catalog.TOPIC_PAGES")
+    open_app_page(page, server.url_for(CALCULATOR), timeout_ms=PAGE_TIMEOUT_MS)
+    training = page.locator(f'{MAIN} [data-testid="stMetric"]').filter(has_text="Training RAM")
+    expect(training).to_have_count(1)
+    before = training.inner_text()
+
+    batch = page.locator(".st-key-batch_size input")
+    batch.fill("7")
+    batch.press("Enter")
+    expect(training).to_contain_text("batch 7", timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(page, timeout_ms=PAGE_TIMEOUT_MS)
+    after = training.inner_text()
+    value_before, value_after = before.splitlines()[-1], after.splitlines()[-1]
+    assert value_after != value_before, (before, after)
+    assert not page_problems(page)
