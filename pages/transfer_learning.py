@@ -129,6 +129,7 @@ st.caption(
 
 st.subheader("Training")
 columns = st.columns(3)
+kind_for_rates = "small_cnn" if source_choice == DEMO else "vgg16"
 modes = columns[0].multiselect(
     "Modes", transfer.MODES, default=list(transfer.MODES), format_func=transfer.MODE_LABELS.get, key="tl_modes"
 )
@@ -148,6 +149,12 @@ if augment and "feature_extraction" in modes:
         "(milliseconds on cached features).",
         icon=":material/info:",
     )
+st.caption(
+    "Learning rates (Adam): "
+    + ", ".join(f"{transfer.MODE_LABELS[m].split(' (')[0].lower()} {transfer.DEFAULT_LEARNING_RATES[(kind_for_rates, m)]:g}"
+                for m in transfer.MODES)
+    + ". Fine-tuning uses a low rate so the pretrained weights are nudged, not overwritten."
+)
 if source_choice == DEMO and "flip" in augment:
     st.caption("Careful: a flipped digit is often no longer the same digit.")
 
@@ -228,6 +235,21 @@ st.subheader("Results")
 if source_choice == DEMO:
     st.markdown(f"**{transfer.verdict(results, per_class=per_class)}**")
 st.dataframe(pd.DataFrame(transfer.comparison_rows(results)), hide_index=True)
+augmented = next((r for r in results if r.mode == "feature_extraction" and not r.cached_features), None)
+if augmented is not None and spec is not None:
+    plain = transfer.cached_mode("feature_extraction", dataset, spec, epochs=epochs, batch_size=batch_size)
+    slow = augmented.run.seconds_per_epoch
+    if plain is not None:
+        fast = plain.run.seconds_per_epoch
+        st.markdown(
+            f"The cost of augmentation in feature extraction: **{slow:.2f} s per epoch** through the frozen base, "
+            f"against **{fast:.3f} s** per epoch on cached features ({slow / max(fast, 1e-9):.0f}× slower)."
+        )
+    else:
+        st.caption(
+            f"Feature extraction with augmentation took {slow:.2f} s per epoch, running the frozen base every epoch. "
+            "Turn augmentation off and train to see the cached-feature epoch time beside it."
+        )
 frame = charts.history_frame({result.label: result.run.history for result in results})
 frame["split"] = frame["split"].replace({"test": "validation" if dataset.has_validation else "test"})
 left, right = st.columns(2)

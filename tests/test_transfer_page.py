@@ -44,6 +44,12 @@ def test_tiny_training_shows_the_comparison_then_comes_from_cache() -> None:
     assert any(text.value.startswith("**Frozen transfer reached") for text in at.markdown)
     at.file_uploader(key="tl_predict").upload("photo.png", b"this is not an image", "image/png").run()
     assert not at.exception and any("photo.png" in message for message in _errors(at))
+    # With augmentation, feature extraction runs the base every epoch; the page shows what that costs.
+    at.multiselect(key="tl_modes").set_value(["feature_extraction"]).run()
+    at.toggle(key="tl_rotation").set_value(True).run()
+    at.button(key="tl_train").click().run()
+    assert not at.exception
+    assert any("The cost of augmentation" in text.value for text in at.markdown)
 
 
 def test_folder_and_zip_problems_show_errors() -> None:
