@@ -224,3 +224,12 @@ def test_seed_004_cnn_has_4737473_params() -> None:
     assert model.output_shape == (None, 1)
     with pytest.raises(ValueError, match="binary"):
         build_model("cats_dogs_cnn", (200, 200, 1), 3)
+
+
+def test_imagenet_top5_says_what_is_missing() -> None:
+    status = transfer.imagenet_status()
+    assert not status.available
+    assert transfer.FULL_WEIGHTS_FILE in status.message and transfer.CLASS_INDEX_FILE in status.message
+    assert transfer.PREFETCH_COMMAND in status.message
+    with pytest.raises(ValueError, match="ImageNet top-5 needs"):
+        transfer.imagenet_top5(np.zeros((8, 8, 3), np.uint8), status)
