@@ -256,6 +256,6 @@ st.dataframe(
     key="reported_table",
 )
 st.caption(
-    "These are someone else's numbers, trained on the full 60,000-image MNIST for many epochs; "
-    "runs here use a subset and a few epochs, so expect them lower, and the 8×8 offline digits are a different task."
+    "These are someone else's numbers, not runs of this app. Runs here train on a subset of MNIST for a few "
+    "epochs, so expect lower figures; the 8×8 offline digits are a different, smaller task altogether."
 )
