@@ -51,6 +51,9 @@ class TrainConfig:
     max_steps: int | None = None
 
     def __post_init__(self) -> None:
+        # Keras refuses an int learning rate, and 1e-3 vs 0.001 must give one cache key.
+        if isinstance(self.learning_rate, (int, float)) and not isinstance(self.learning_rate, bool):
+            object.__setattr__(self, "learning_rate", float(self.learning_rate))
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.augment not in AUGMENTATIONS:

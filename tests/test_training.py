@@ -44,6 +44,7 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError, match="epochs"):
         _config(epochs=0)
     assert _config(model_options=(("b", 1), ("a", 2))) == _config(model_options=(("a", 2), ("b", 1)))
+    assert isinstance(_config(learning_rate=10).learning_rate, float)
 
 
 def test_train_learns_records_history_and_caches(digits) -> None:
