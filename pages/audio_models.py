@@ -59,7 +59,7 @@ def fsdd_data(data_dir: str | None, sample_rate: int, clip_seconds: float) -> Da
 @st.cache_resource(show_spinner="Reading the WAV folder…", max_entries=4)
 def folder_data(folder: str, sample_rate: int, clip_seconds: float) -> Dataset:
     """A WAV folder (class subfolders or FSDD naming) in the data directory."""
-    return load_dataset("wav_folder", folder=folder, sample_rate=sample_rate, clip_seconds=clip_seconds, name=Path(folder).name)
+    return load_dataset("wav_folder", folder=folder, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name=Path(folder).name)
 
 
 @st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
@@ -69,7 +69,7 @@ def zip_data(digest: str, _payload: bytes, sample_rate: int, clip_seconds: float
     if not destination.is_dir():
         safe_extract_zip(_payload, destination, suffixes=AUDIO_SUFFIXES, max_files=MAX_ZIP_FILES, max_total_bytes=MAX_ZIP_BYTES)
     return load_dataset(
-        "wav_folder", folder=destination, sample_rate=sample_rate, clip_seconds=clip_seconds, name="uploaded zip", source="WAV files from the uploaded zip"
+        "wav_folder", folder=destination, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name="uploaded zip", source="WAV files from the uploaded zip"
     )
 
 

@@ -246,7 +246,7 @@ def load_wav_folder(
     clip_seconds: float = 1.0,
     test_fraction: float = DEFAULT_TEST_FRACTION,
     seed: int = 0,
-    name: str = "wav_folder",
+    dataset_name: str = "wav_folder",
     source: str | None = None,
 ) -> Dataset:
     """WAV files in class subfolders, or FSDD-named files with FSDD's official split, as equal-length clips."""
@@ -282,7 +282,7 @@ def load_wav_folder(
     x_test, y_test = clips[is_test], labels[is_test]
     _require_usable(x_train, y_train, x_test, class_names, root, errors)
     return Dataset(
-        name=name,
+        name=dataset_name,
         x_train=x_train,
         y_train=y_train,
         x_test=x_test,
@@ -400,7 +400,7 @@ def load_fsdd(
         folder=recordings,
         sample_rate=sample_rate,
         clip_seconds=clip_seconds,
-        name="fsdd",
+        dataset_name="fsdd",
         source=f"Free Spoken Digit Dataset from {where} ({recordings})",
     )
 
