@@ -15,6 +15,7 @@ here is one the pages will find.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ FSDD_FOLDER = "fsdd/recordings"
 # The published files are 58.9 MB and 553 MB; anything much smaller is an interrupted copy.
 VGG16_NOTOP_MIN_BYTES = 55_000_000
 VGG16_FULL_MIN_BYTES = 500_000_000
+VGG16_WEIGHTS_ENV = "DLLAB_VGG16_WEIGHTS"  # the transfer page's own setting for a no-top weights file
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 CIFAR_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -128,7 +131,12 @@ def find_gray_cifar(keras_root: Path, data_dir: Path | None) -> Found:
 
 
 def find_vgg16_notop(keras_root: Path, data_dir: Path | None) -> Found:
-    """VGG16's ImageNet weights without the classifier, in ``models/`` of the Keras cache."""
+    """VGG16's ImageNet weights without the classifier: the file ``DLLAB_VGG16_WEIGHTS`` names, else the Keras cache."""
+    chosen = os.environ.get(VGG16_WEIGHTS_ENV, "").strip()
+    if chosen:
+        found = _weights_file(Path(chosen).expanduser(), VGG16_NOTOP_MIN_BYTES, VGG16_WEIGHTS_ENV)
+        if found.path is not None:
+            return found
     return _weights_file(keras_root / "models" / VGG16_NOTOP_FILE, VGG16_NOTOP_MIN_BYTES)
 
 
@@ -165,18 +173,21 @@ def _has_wavs(folder: Path) -> bool:
     return folder.is_dir() and any(folder.glob("*.wav"))
 
 
-def _weights_file(path: Path, min_bytes: int) -> Found:
+def _weights_file(path: Path, min_bytes: int, where: str = "Keras cache") -> Found:
     if not path.is_file():
         return Found(None)
+    with open(path, "rb") as handle:
+        if handle.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
+            return Found(None, where, f"{path} is not an HDF5 weights file; delete it and fetch again")
     size = path.stat().st_size
     if size < min_bytes:
         return Found(
             None,
-            "Keras cache",
+            where,
             f"{path} is only {settings.format_bytes(size)} (the real file is over {settings.format_bytes(min_bytes)}): "
             "an interrupted copy; delete it and fetch again",
         )
-    return Found(path, "Keras cache")
+    return Found(path, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,7 +266,8 @@ ITEMS: tuple[Item, ...] = (
         "59 MB",
         find_vgg16_notop,
         fetch_vgg16(include_top=False),
-        f"download {VGG16_ORIGIN_FOLDER}{VGG16_NOTOP_FILE} to $KERAS_HOME/models/{VGG16_NOTOP_FILE}",
+        f"download {VGG16_ORIGIN_FOLDER}{VGG16_NOTOP_FILE} to $KERAS_HOME/models/{VGG16_NOTOP_FILE} "
+        f"(or anywhere, and set {VGG16_WEIGHTS_ENV} to its path)",
         "transfer learning starts from a small CNN trained here instead",
     ),
     Item(

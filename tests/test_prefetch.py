@@ -34,6 +34,13 @@ def _touch(path: Path, size: int = 16) -> Path:
     return path
 
 
+def _weights(path: Path, size: int) -> Path:
+    _touch(path, size)
+    with open(path, "r+b") as handle:
+        handle.write(prefetch.HDF5_SIGNATURE)
+    return path
+
+
 def _mnist_npz(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     images = np.zeros((4, 28, 28), np.uint8)
@@ -53,8 +60,8 @@ def _everything(keras_home: Path, data_dir: Path) -> None:
     _cifar_folder(keras_home / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py")
     (data_dir / "elec576-cifar10-gray" / "CIFAR10" / "Train").mkdir(parents=True)
     (data_dir / "elec576-cifar10-gray" / "CIFAR10" / "Test").mkdir(parents=True)
-    _touch(keras_home / "models" / prefetch.VGG16_NOTOP_FILE, 58_889_256)
-    _touch(keras_home / "models" / prefetch.VGG16_FULL_FILE, 553_467_096)
+    _weights(keras_home / "models" / prefetch.VGG16_NOTOP_FILE, 58_889_256)
+    _weights(keras_home / "models" / prefetch.VGG16_FULL_FILE, 553_467_096)
     _touch(data_dir / "fsdd" / "recordings" / "0_jackson_0.wav")
 
 
@@ -139,12 +146,27 @@ def test_gray_cifar_needs_train_and_test_folders(folders) -> None:
 
 def test_vgg16_weights_by_exact_name_and_a_truncated_copy_is_refused(folders) -> None:
     keras_home, data_dir = folders
-    notop = _touch(keras_home / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", 58_889_256)
+    notop = _weights(keras_home / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", 58_889_256)
     assert find_vgg16_notop(keras_home, data_dir).path == notop
     assert find_vgg16_full(keras_home, data_dir).path is None
-    _touch(keras_home / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", 20_000_000)
+    _weights(keras_home / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", 20_000_000)
     partial = find_vgg16_full(keras_home, data_dir)
     assert partial.path is None and "interrupted copy" in partial.problem and "20.0 MB" in partial.problem
+    _touch(keras_home / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", 600_000_000)
+    assert "not an HDF5 weights file" in find_vgg16_full(keras_home, data_dir).problem
+
+
+def test_vgg16_notop_from_the_transfer_page_setting(folders, monkeypatch) -> None:
+    from core import transfer
+
+    keras_home, data_dir = folders
+    chosen = _weights(data_dir / "my_vgg16.h5", 58_889_256)
+    monkeypatch.setenv(transfer.WEIGHTS_ENV, str(chosen))
+    assert find_vgg16_notop(keras_home, data_dir) == prefetch.Found(chosen, "DLLAB_VGG16_WEIGHTS")
+    monkeypatch.setenv(transfer.WEIGHTS_ENV, str(data_dir / "nowhere.h5"))
+    assert find_vgg16_notop(keras_home, data_dir).path is None
+    assert transfer.NOTOP_WEIGHTS_FILE == prefetch.VGG16_NOTOP_FILE
+    assert transfer.FULL_WEIGHTS_FILE == prefetch.VGG16_FULL_FILE
 
 
 def test_fsdd_in_the_data_dir_and_where_keras_extracts_it(folders, monkeypatch) -> None:
