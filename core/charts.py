@@ -157,11 +157,12 @@ def layer_bar_chart(frame: pd.DataFrame, value: str, *, title: str, axis_title: 
         .mark_bar()
         .encode(
             x=alt.X(f"{value}:Q", title=axis_title),
-            y=alt.Y("layer:N", sort=order, title=None),
-            color=alt.Color("type:N", title="type"),
+            y=alt.Y("layer:N", sort=order, title=None, axis=alt.Axis(labelLimit=200)),
+            color=alt.Color("type:N", title="type", legend=alt.Legend(orient="bottom")),
             tooltip=["layer", "type", "output shape", alt.Tooltip(f"{value}:Q", format=value_format)],
         )
-        .properties(height=max(120, height_per_layer * len(frame)))
+        # A fixed step per layer: Streamlit squeezes a fixed total height, titles and axes included.
+        .properties(height=alt.Step(height_per_layer))
     )
 
 
@@ -189,13 +190,13 @@ def memory_breakdown_chart(frame: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("sum(MB):Q", title="MB"),
-            y=alt.Y("scenario:N", sort=list(dict.fromkeys(frame["scenario"])), title=None),
-            color=alt.Color("part:N", scale=alt.Scale(domain=list(MEMORY_PARTS)), title="part"),
+            y=alt.Y("scenario:N", sort=list(dict.fromkeys(frame["scenario"])), title=None, axis=alt.Axis(labelLimit=300)),
+            color=alt.Color("part:N", scale=alt.Scale(domain=list(MEMORY_PARTS)), title="part", legend=alt.Legend(orient="bottom")),
             order=alt.Order("part_order:Q"),
             tooltip=["scenario", "part", alt.Tooltip("MB:Q", format=",.2f"), alt.Tooltip("MiB:Q", format=",.2f")],
         )
         .transform_calculate(part_order=f"indexof({list(MEMORY_PARTS)!r}, datum.part)")
-        .properties(height=150)
+        .properties(height=alt.Step(36))
     )
 
 
