@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# "/" first: until app.py has run once, Streamlit serves a deep link from the legacy pages/ folder
+# without the router (see the report of issue 2), which would time a different app.
 PAGE_PATHS: tuple[str, ...] = ("/", "/cnn_calculator", "/rnn_dimensions")
 HELLO_TITLE = "Welcome to Streamlit"
 TARGET_RATIO = 1.3
