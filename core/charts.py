@@ -221,3 +221,44 @@ def activation_stats_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.Cha
     )
     whiskers = base.mark_rule(color="black").encode(y="low:Q", y2="high:Q")
     return (bars + whiskers).properties(height=height)
+
+
+def spectrogram_frame(image: np.ndarray) -> pd.DataFrame:
+    """A (bands, frames) feature image as long rows: frame, band, value (band 0 is the lowest frequency)."""
+    image = np.asarray(image, dtype=float)
+    if image.ndim != 2:
+        raise ValueError(f"a spectrogram must be 2-D (bands, frames), got shape {image.shape}")
+    bands, frames = image.shape
+    band_index, frame_index = np.meshgrid(np.arange(bands), np.arange(frames), indexing="ij")
+    return pd.DataFrame({"frame": frame_index.ravel(), "band": band_index.ravel(), "value": image.ravel()})
+
+
+def spectrogram_chart(frame: pd.DataFrame, *, title: str = "", height: int = 140, width: int = 220) -> alt.Chart:
+    """A heatmap of a spectrogram frame with low bands at the bottom."""
+    return (
+        alt.Chart(frame, title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("frame:O", title="frame (time)", axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("band:O", title="band", sort="descending", axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="magma"), legend=None),
+            tooltip=["frame", "band", alt.Tooltip("value:Q", format=".2f")],
+        )
+        .properties(height=height, width=width)
+    )
+
+
+def grouped_accuracy_chart(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
+    """Per-class accuracy bars grouped by class, one colour per model (a frame with class, model, accuracy)."""
+    return (
+        alt.Chart(frame, title="Per-class test accuracy")
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", title=None, sort=None),
+            xOffset=alt.XOffset("model:N"),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            color=alt.Color("model:N", title="model"),
+            tooltip=["model", "class", "examples", alt.Tooltip("accuracy:Q", format=".1%")],
+        )
+        .properties(height=height)
+    )

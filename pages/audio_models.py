@@ -329,7 +329,10 @@ else:
         accuracy_column, loss_column = st.columns(2)
         accuracy_column.altair_chart(charts.learning_curves(history, metric="accuracy"), width="stretch")
         loss_column.altair_chart(charts.learning_curves(history, metric="loss"), width="stretch")
-        st.caption("Solid: the validation clips (10% of training, held out per class), after every epoch. Dashed: the training batches.")
+        st.caption(
+            "Solid (\"test\" in the legend): the validation clips, 10% of training held out per class and used for early "
+            "stopping, measured after every epoch. Dashed: the training batches. The table's accuracy is on the untouched test set."
+        )
 
     # -----------------------------------------------------------------------------------------
     st.subheader("Label your own clip")
@@ -374,7 +377,7 @@ st.markdown(
 - **Flatten → dense throws away what convolution buys.** The seed's CNN learns shift-tolerant local detectors,
   then flattens a large map into a dense layer that has most of its parameters (about 536,000 of 562,000 for
   40 × 501 inputs). With a few hundred clips per class it overfits quickly, and early stopping keeps an early,
-  weak epoch: 44.9%, below the forest. On short clips (FSDD's 1 s: 40 × 61) that dense layer is 20 times
+  weak epoch: 44.9%, below the forest. On short clips (FSDD's 1 s: 40 × 61) that dense layer is about 9 times
   smaller and the same CNN does well.
 - **The LSTM summarises context frame by frame.** Its 32-number state at every frame is a learned, smoothed
   description of what was heard so far, so the flattened sequence is a much better input for the softmax than raw

@@ -139,3 +139,16 @@ def test_good_npy_upload_with_axis_override_and_a_zip_upload() -> None:
         archive.writestr("../escape.wav", audio.wav_bytes(np.zeros(100), 8000))
     at.file_uploader(key="zip_upload").set_value(("evil.zip", evil.getvalue(), "application/zip")).run()
     assert not at.exception and any("outside the archive" in error.value for error in at.error)
+
+
+def test_real_fsdd_from_the_data_directory_renders(shared_data, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (shared_data / "fsdd" / "recordings").is_dir():
+        pytest.skip("no fsdd/recordings in the shared data")
+    monkeypatch.setenv("DLLAB_DATA_DIR", str(shared_data))
+    at = app_test(PAGE, timeout=240)
+    at.radio(key="audio_source").set_value("fsdd").run()
+    assert not at.exception and not at.error
+    assert [metric.value for metric in at.metric][:3] == ["10", "2,430", "300"]
+    at.radio(key="audio_source").set_value("folder").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="wav_folder").value.name == "fsdd"

@@ -130,4 +130,4 @@ def subsample(x: np.ndarray, y: np.ndarray, size: int | None, *, seed: int) -> t
 
 
 # Loaders register themselves on import; keep these imports free of TensorFlow.
-from core.datasets import cifar, digits, images, mnist  # noqa: E402,F401
+from core.datasets import audio, cifar, digits, images, mnist  # noqa: E402,F401
