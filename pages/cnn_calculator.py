@@ -219,27 +219,25 @@ elif st.button("Build it in Keras and compare", key="verify_keras", icon=":mater
 stored = st.session_state.get("keras_counts")
 if stored is not None and stored[0] == signature:
     counts = stored[1]
-    comparison = pd.DataFrame(
-        [
-            {
-                "layer": ours.name,
-                "Keras layer(s)": " + ".join(theirs.keras_layers),
-                "our output shape": str(ours.output_shape),
-                "Keras output shape": str(theirs.output_shape),
-                "our params": ours.params,
-                "Keras params": theirs.params,
-                "match": ours.output_shape == theirs.output_shape and ours.params == theirs.params,
-            }
-            for ours, theirs in zip(report.layers, counts.layers)
-        ]
-    )
-    st.dataframe(comparison, hide_index=True)
+    comparison_rows = [
+        {
+            "layer": ours.name,
+            "Keras layer(s)": " + ".join(theirs.keras_layers),
+            "our output shape": str(ours.output_shape),
+            "Keras output shape": str(theirs.output_shape),
+            "our params": ours.params,
+            "Keras params": theirs.params,
+            "match": ours.output_shape == theirs.output_shape and ours.params == theirs.params,
+        }
+        for ours, theirs in zip(report.layers, counts.layers)
+    ]
+    st.dataframe(pd.DataFrame(comparison_rows), hide_index=True)
     totals_match = (report.total_params, report.non_trainable_params) == (counts.total_params, counts.non_trainable_params)
     summary = (
         f"Keras: {counts.total_params:,} parameters ({counts.non_trainable_params:,} non-trainable); "
         f"ours: {report.total_params:,} ({report.non_trainable_params:,} non-trainable)."
     )
-    if totals_match and comparison["match"].all():
+    if totals_match and all(row["match"] for row in comparison_rows):
         st.success(f"Keras agrees on every layer. {summary}", icon=":material/verified:")
     else:
         st.warning(f"Keras disagrees somewhere: please report it. {summary}")

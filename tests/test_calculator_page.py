@@ -39,15 +39,16 @@ def test_renders_the_geron_preset_by_default(page) -> None:
     assert "MiB (2²⁰ bytes)" in totals.columns and "MB (10⁶ bytes)" in totals.columns
 
 
-@pytest.mark.parametrize("choice", PRESETS, ids=lambda p: p.key)
-def test_every_preset_renders_its_own_totals(choice) -> None:
+def test_every_preset_renders_its_own_totals() -> None:
     at = app_test(PAGE)
-    at.selectbox(key="preset").set_value(choice.key).run()
-    assert not at.exception and not at.error
-    expected = analyze(choice.input_shape, choice.layers, batch_size=choice.batch_size)
-    assert metric_values(at)[0] == f"{expected.total_params:,}"
-    assert at.text_input(key="input_shape").value == ", ".join(str(n) for n in choice.input_shape)
-    assert choice.source.split(":")[0] in " ".join(caption.value for caption in at.caption)
+    for choice in [*PRESETS[1:], PRESETS[0]]:
+        at.selectbox(key="preset").set_value(choice.key).run()
+        assert not at.exception and not at.error, choice.key
+        expected = analyze(choice.input_shape, choice.layers, batch_size=choice.batch_size)
+        assert metric_values(at)[0] == f"{expected.total_params:,}", choice.key
+        assert at.text_input(key="input_shape").value == ", ".join(str(n) for n in choice.input_shape)
+        assert at.number_input(key="batch_size").value == choice.batch_size
+        assert choice.source.split(":")[0] in " ".join(caption.value for caption in at.caption)
 
 
 def test_seed002_padding_toggle_switches_the_multiply_adds() -> None:
@@ -84,6 +85,14 @@ def test_editing_the_layer_table_changes_the_result() -> None:
     assert not at.exception and not at.error
     expected = 2_800 + 180_200 + (9 * 200 + 1) * 10 + (10 + 1) * 5
     assert metric_values(at)[0] == f"{expected:,}"
+
+
+def test_deleting_every_layer_leaves_the_input_alone() -> None:
+    at = app_test(PAGE)
+    at.session_state["layer_table"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0, 1, 2]}
+    at.run()
+    assert not at.exception and not at.error
+    assert metric_values(at)[:3] == ["0", "0", "0.72 MB"]  # just the 200×300×3 float32 input
 
 
 def test_kernel_larger_than_its_input_shows_the_calculator_message() -> None:
