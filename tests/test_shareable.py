@@ -129,3 +129,16 @@ def test_share_link_shows_the_page_address_with_its_settings(script) -> None:
 def test_share_link_shows_nothing_without_a_browser_address(script) -> None:
     at = _run(script)
     assert len(at.code) == 0
+
+
+def test_a_value_left_by_another_pages_widget_with_the_same_key_is_replaced(script) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(script), default_timeout=30)
+    at.session_state["units"] = 50  # e.g. a calculator's batch size: not on this slider's steps of 8
+    at.session_state["cell"] = "lstm"  # valid here, so it is kept
+    at.query_params.update(units="128", cell="gru")
+    at.run()
+    assert not at.exception
+    assert at.session_state["seen"]["units"] == 128
+    assert at.session_state["seen"]["cell"] == "lstm"

@@ -37,14 +37,26 @@ def bind_query_param(key: str, parse: Callable[[str], T], default: T) -> T:
     """Seed ``st.session_state[key]`` from the URL once per session (or from ``default``); return it.
 
     Later runs keep whatever the widget holds, so a user's changes are never overwritten by the link.
+    A held value this widget could not show (left by another page's widget with the same key) is
+    replaced as if the session were new. The notice stays ten seconds, since a slow page may still
+    be drawing when it appears.
     """
-    if key not in st.session_state:
-        raw = st.query_params.get(key)
-        reading = query_state.read_param(raw, parse, default)
-        if reading.problem is not None and raw is not None:
-            st.toast(query_state.notice_text(key, raw, reading.problem, default), icon=":material/link_off:")
-        st.session_state[key] = reading.value
-    return st.session_state[key]
+    if key in st.session_state and _valid(st.session_state[key], parse):
+        return st.session_state[key]
+    raw = st.query_params.get(key)
+    reading = query_state.read_param(raw, parse, default)
+    if reading.problem is not None and raw is not None:
+        st.toast(query_state.notice_text(key, raw, reading.problem, default), icon=":material/link_off:", duration="long")
+    st.session_state[key] = reading.value
+    return reading.value
+
+
+def _valid(value: Any, parse: Callable[[str], Any]) -> bool:
+    try:
+        parse(query_state.format_value(value))
+    except ValueError:
+        return False
+    return True
 
 
 def publish_query_param(key: str, value: Any) -> None:
