@@ -110,9 +110,11 @@ def analyze(
 
     Raises ``ValueError`` naming the layer and the fix for any impossible setting.
     """
-    shape = _check_input_shape(input_shape)
-    batch_size = _positive_int(batch_size, "batch_size", "the batch size")
-    dtype_bytes = _positive_int(dtype_bytes, "dtype_bytes", "bytes per value (4 for float32)")
+    shape = network_input = _check_input_shape(input_shape)
+    for name, value in (("batch_size", batch_size), ("dtype_bytes", dtype_bytes)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number (dtype_bytes is 4 for float32), got {value!r}")
+    batch_size, dtype_bytes = int(batch_size), int(dtype_bytes)
     if optimizer not in OPTIMIZER_SLOTS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_SLOTS)}")
     if isinstance(layers, Mapping) or not isinstance(layers, Sequence):
@@ -126,7 +128,7 @@ def analyze(
 
     total_params = sum(r.params for r in reports)
     trainable = sum(r.trainable_params for r in reports)
-    input_values = math.prod(_check_input_shape(input_shape))
+    input_values = math.prod(network_input)
     activation_values = sum(r.activation_values for r in reports)
     weight_bytes = total_params * dtype_bytes
     # A layer's input can be freed once its output exists, so at any moment only one layer's
@@ -141,7 +143,7 @@ def analyze(
         "input": batch_size * input_values * dtype_bytes,
     }
     return NetworkReport(
-        input_shape=tuple(int(n) for n in input_shape),
+        input_shape=network_input,
         layers=tuple(reports),
         batch_size=batch_size,
         dtype_bytes=dtype_bytes,

@@ -84,7 +84,7 @@ def check_answer(
         if unit not in MEMORY_UNITS:
             raise ValueError(f"unknown unit {unit!r}; choose one of {', '.join(MEMORY_UNITS)}")
         unit_scale = MEMORY_UNITS[unit]
-        memory = _inference_candidates(report) if quantity == "inference" else _training_candidates(report)
+        memory = _inference_candidates(report, unit) if quantity == "inference" else _training_candidates(report)
         candidates = _with_unit_slips(memory, report.dtype_bytes, unit)
 
     expected = candidates[0].value / unit_scale
@@ -169,14 +169,14 @@ def _param_candidates(report: NetworkReport, layer: int | None) -> list[Candidat
 # --- memory ---------------------------------------------------------------------------------
 
 
-def _inference_candidates(report: NetworkReport) -> list[Candidate]:
+def _inference_candidates(report: NetworkReport, unit: str) -> list[Candidate]:
     weights = report.weight_bytes
     live = report.inference_peak_bytes - weights
     kept = report.inference_keep_all_bytes - weights
     input_bytes = report.input_values * report.dtype_bytes
     keep_all_note = (
         "That is the keep-everything figure; freeing each layer's input once its output exists "
-        f"brings the peak down to {_format_value(report.inference_peak_bytes / MEGABYTE, 'MB')}."
+        f"brings the peak down to {_format_value(report.inference_peak_bytes / MEMORY_UNITS[unit], unit)}."
     )
     candidates = [
         Candidate(report.inference_peak_bytes, ()),
