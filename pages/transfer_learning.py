@@ -193,6 +193,12 @@ with st.expander("Memory estimate (from the CNN calculator)", expanded=bool(refu
         + "; ".join(f"{transfer.MODE_LABELS[e.mode]} ≈ {settings.format_bytes(e.total_bytes)}" for e in seed_case)
         + ". Activations grow with the square of the input side, so 500×500 needs ~60× the activation memory of 64×64."
     )
+    if available:
+        too_big = [transfer.MODE_LABELS[e.mode].lower() for e in seed_case if e.total_bytes > available]
+        st.caption(
+            f"With {settings.format_bytes(available)} available here, the guard would refuse: {', '.join(too_big)}."
+            if too_big else f"With {settings.format_bytes(available)} available here, all three would fit."
+        )
 for message in refused.values():
     st.error(message, icon=":material/memory:")
 runnable = [mode for mode in modes if mode not in refused]
