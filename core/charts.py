@@ -233,7 +233,7 @@ def spectrogram_frame(image: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"frame": frame_index.ravel(), "band": band_index.ravel(), "value": image.ravel()})
 
 
-def spectrogram_chart(frame: pd.DataFrame, *, title: str = "", height: int = 140, width: int = 220) -> alt.Chart:
+def spectrogram_chart(frame: pd.DataFrame, *, title: str = "", height: int = 140) -> alt.Chart:
     """A heatmap of a spectrogram frame with low bands at the bottom."""
     return (
         alt.Chart(frame, title=title)
@@ -244,7 +244,7 @@ def spectrogram_chart(frame: pd.DataFrame, *, title: str = "", height: int = 140
             color=alt.Color("value:Q", scale=alt.Scale(scheme="magma"), legend=None),
             tooltip=["frame", "band", alt.Tooltip("value:Q", format=".2f")],
         )
-        .properties(height=height, width=width)
+        .properties(height=height)
     )
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -213,7 +214,7 @@ with st.expander("A few examples per class (from the test set)", expanded=True):
     for position, (label, index) in enumerate(examples):
         with columns[position % 4]:
             image = charts.spectrogram_frame(features.x_test[index])
-            st.altair_chart(charts.spectrogram_chart(image, title=dataset.class_names[label]), width="content")
+            st.altair_chart(charts.spectrogram_chart(image, title=dataset.class_names[label]), width="stretch")
             if is_waveform:
                 st.audio(audio.wav_bytes(dataset.x_test[index], dataset.extras["sample_rate"]), format="audio/wav")
     if dataset.num_classes > len(shown_classes):
@@ -313,11 +314,13 @@ else:
     if forest_result is not None:
         predictions[f"Random forest ({forest_result.trees} trees)"] = forest_result.predicted_labels
     predictions.update({label: result.predicted_labels for label, result in labelled.items()})
-    matrix_columns = st.columns(len(predictions))
-    size = 220 if features.num_classes <= 10 else 300
-    for column, (label, predicted) in zip(matrix_columns, predictions.items()):
-        frame = charts.confusion_frame(features.y_test, predicted, features.class_names)
-        column.altair_chart(charts.confusion_chart(frame, features.class_names, title=label, size=size), width="content")
+    size = 180 if features.num_classes <= 10 else 260
+    matrices = [
+        charts.confusion_chart(charts.confusion_frame(features.y_test, predicted, features.class_names), features.class_names, title=label, size=size)
+        for label, predicted in predictions.items()
+    ]
+    # One concatenated chart, so all matrices share one legend and one 0–1 colour scale.
+    st.altair_chart(alt.concat(*matrices, columns=2).resolve_scale(color="shared"), width="content")
     st.caption("Each row is one true class; colour is the share of that class's test clips, on the same 0–100% scale for every model.")
     per_class = pd.concat(
         [charts.per_class_accuracy_frame(features.y_test, predicted, features.class_names).assign(model=label) for label, predicted in predictions.items()],

@@ -147,3 +147,14 @@ def test_npy_features_cannot_label_a_wav() -> None:
         clip_features(np.zeros(100, np.float32), 8000, features)
     rows = comparison_rows(train_forest(features, 5), {}, features.y_test, features.num_classes)
     assert rows[0]["model"] == "Random forest (5 trees)" and set(rows[0]) >= {"test accuracy", "macro-F1", "fit s", "predict s", "params"}
+
+
+def test_spectrogram_frame_keeps_every_cell() -> None:
+    from core.charts import spectrogram_frame
+
+    image = np.arange(6, dtype=float).reshape(2, 3)  # 2 bands × 3 frames
+    frame = spectrogram_frame(image)
+    assert len(frame) == 6
+    assert frame.loc[(frame["band"] == 1) & (frame["frame"] == 2), "value"].item() == 5.0
+    with pytest.raises(ValueError, match="2-D"):
+        spectrogram_frame(np.zeros(4))
