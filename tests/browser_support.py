@@ -206,11 +206,29 @@ def chromium(*, args: Sequence[str] = ()) -> Iterator[Browser]:
             browser.close()
 
 
+# Toasts vanish after a few seconds, possibly before a slow page finishes; record every one shown.
+_TOAST_RECORDER = """
+window.__dllabToasts = [];
+new MutationObserver(() => {
+    for (const toast of document.querySelectorAll('[data-testid="stToast"]')) {
+        const text = toast.innerText;
+        if (text && !window.__dllabToasts.includes(text)) window.__dllabToasts.push(text);
+    }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
 def new_page(browser: Browser, *, viewport: Mapping[str, int] = VIEWPORT, timeout_ms: float = 90_000) -> Page:
     """A page in a fresh browser context (its own Streamlit session) with generous default timeouts."""
     context = browser.new_context(viewport=dict(viewport), device_scale_factor=1)
     context.set_default_timeout(timeout_ms)
+    context.add_init_script(_TOAST_RECORDER)
     return context.new_page()
+
+
+def toasts_seen(page: Page) -> list[str]:
+    """The text of every toast shown since the page was loaded, even those already gone."""
+    return list(page.evaluate("() => window.__dllabToasts || []"))
 
 
 @dataclass(frozen=True)

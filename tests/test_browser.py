@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.browser_support import (
     page_url_path,
     screenshot,
     streamlit_server,
+    toasts_seen,
     wait_until_idle,
 )
 from ui.catalog import HOME, TOPIC_PAGES, TopicPage
@@ -96,3 +98,37 @@ def test_calculator_number_follows_the_batch_size(server, page) -> None:
     value_before, value_after = before.splitlines()[-1], after.splitlines()[-1]
     assert value_after != value_before, (before, after)
     assert not page_problems(page)
+
+
+@pytest.mark.parametrize("topic", TOPIC_PAGES, ids=[page_url_path(topic.path) for topic in TOPIC_PAGES])
+def test_page_link_reopens_the_same_settings_and_a_bad_value_falls_back(topic: TopicPage, server, browser) -> None:
+    """For pages whose widgets live in the URL (``ui.shareable``): their link round-trips, a bad value is refused."""
+    first = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
+    try:
+        open_app_page(first, _url(server, topic), timeout_ms=PAGE_TIMEOUT_MS)
+        link = first.url
+    finally:
+        first.context.close()
+    settings = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+    if not settings:
+        pytest.skip(f"{topic.path} keeps no settings in its URL (it does not use ui.shareable yet)")
+
+    again = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
+    try:
+        visit = open_app_page(again, link, timeout_ms=PAGE_TIMEOUT_MS)
+        assert not visit.problems, visit.problems
+        assert dict(parse_qsl(urlsplit(again.url).query, keep_blank_values=True)) == settings
+        assert not toasts_seen(again)
+    finally:
+        again.context.close()
+
+    name = next(iter(settings))
+    broken = link.split("?")[0] + "?" + urlencode({**settings, name: "not-a-valid-value"})
+    bad = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
+    try:
+        visit = open_app_page(bad, broken, timeout_ms=PAGE_TIMEOUT_MS)
+        assert not visit.problems, visit.problems
+        assert dict(parse_qsl(urlsplit(bad.url).query, keep_blank_values=True))[name] == settings[name]
+        assert any(f"{name}=not-a-valid-value" in toast for toast in toasts_seen(bad)), toasts_seen(bad)
+    finally:
+        bad.context.close()
