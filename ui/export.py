@@ -1,7 +1,9 @@
 """Download buttons for what a page produced: a trained model as ``.keras``, a results table as CSV.
 
-Charts need nothing from here: ``st.altair_chart`` already offers "Save as SVG/PNG" in its
-``⋯`` menu. Typical use on a page::
+Charts need nothing from here: in Streamlit 1.67 every ``st.altair_chart`` has "Download as PNG"
+in the toolbar that appears on hover, and every ``st.dataframe`` has "Download as CSV" (the
+browser test checks the chart button on the calculator). :func:`download_csv_button` is for
+tables a page builds but does not show whole, or wants to offer as a visible button. On a page::
 
     from ui.export import download_csv_button, download_model_button
 
