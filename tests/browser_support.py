@@ -233,7 +233,11 @@ def toasts_seen(page: Page) -> list[str]:
 
 @dataclass(frozen=True)
 class PageVisit:
-    """What a page showed once its script run finished."""
+    """What a page showed once its script run finished.
+
+    ``seconds`` runs from navigation until the run was over and the page had been still for the
+    quiet interval (included), so it is a settled-page time, slightly above first paint.
+    """
 
     url: str
     heading: str
@@ -275,18 +279,21 @@ def page_problems(page: Page) -> tuple[str, ...]:
 
 
 def open_app_page(page: Page, url: str, *, timeout_ms: float = 90_000) -> PageVisit:
-    """Go to ``url``, wait for a heading in the main area and the end of the script run, and report."""
+    """Go to ``url``, wait for the end of the script run, and report its heading, menu entry and problems.
+
+    ``heading`` is the main area's first ``h1`` (a page's ``st.title``), or ``""`` when it has none.
+    """
     started = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
-    heading = page.locator(f"{MAIN} h1").first
-    heading.wait_for(state="visible", timeout=timeout_ms)
     wait_until_idle(page, timeout_ms=timeout_ms)
     seconds = time.perf_counter() - started
+    headings = page.locator(f"{MAIN} h1")
+    heading = headings.first.inner_text().strip() if headings.count() else ""
     active = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
     # The link's text starts with its Material icon's ligature name ("school"); the label is last.
     nav_lines = active.first.inner_text().strip().splitlines() if active.count() else [""]
     nav_title = nav_lines[-1].strip()
-    return PageVisit(url, heading.inner_text().strip(), nav_title, seconds, page_problems(page))
+    return PageVisit(url, heading, nav_title, seconds, page_problems(page))
 
 
 def content_height(page: Page) -> int:
