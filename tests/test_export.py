@@ -108,3 +108,52 @@ def test_buttons_render_on_a_page_from_the_cached_run(trained, tmp_path) -> None
     at.checkbox(key="lose").check().run()
     assert not at.exception
     assert any("no longer in the cache" in caption.value for caption in at.caption)
+
+
+BROWSER_PAGE = '''
+import sys
+sys.path.insert(0, {root!r})
+
+import streamlit as st
+
+from core.cache import DiskCache
+from core.datasets import load_dataset
+from core.training import TrainConfig, cached_result
+from ui.export import download_model_button
+
+config = TrainConfig(architecture="mlp", model_options=(("hidden_units", 16),), epochs=1, batch_size=64)
+result = cached_result(config, load_dataset("digits"), cache=DiskCache({cache_root!r}))
+st.title("Export")
+download_model_button(result, key="model")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_model_button_serves_the_file_in_a_real_browser(trained, tmp_path) -> None:
+    import keras
+
+    from tests.browser_support import browser_unavailable_reason, chromium, new_page, open_app_page, streamlit_server
+    from tests.conftest import ROOT
+
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    result, cache_root = trained
+    script = tmp_path / "export_page.py"
+    script.write_text(BROWSER_PAGE.format(root=str(ROOT), cache_root=str(cache_root)), encoding="utf-8")
+    with streamlit_server(("run", str(script))) as server, chromium() as browser:
+        page = new_page(browser, timeout_ms=120_000)
+        visit = open_app_page(page, server.url, timeout_ms=120_000)
+        assert visit.heading == "Export" and not visit.problems, visit.problems
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download the trained model (.keras)").click()
+        download = download_info.value
+        assert download.suggested_filename == model_file_name(result)
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        page.context.close()
+    assert saved.read_bytes() == model_bytes(result)
+    reloaded = keras.models.load_model(saved, safe_mode=True)
+    predictions = reloaded.predict(prepare_inputs(load_dataset("digits").x_test), verbose=0)
+    np.testing.assert_allclose(predictions, result.test_predictions, rtol=1e-5, atol=1e-6)
