@@ -291,3 +291,17 @@ def test_main_only_limits_the_items(folders, monkeypatch, capsys) -> None:
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     assert prefetch.main(["--check", "--only", "mnist"]) == 0
     assert "CIFAR" not in capsys.readouterr().out
+
+
+def test_importing_the_groundwork_modules_never_imports_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys, core.prefetch, core.query_state, ui.export, ui.shareable; "
+        "print(sorted(name for name in ('tensorflow', 'keras') if name in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
