@@ -168,4 +168,4 @@ def test_a_deep_link_into_a_fresh_server_gets_the_router_and_sidebar() -> None:
         visit = open_app_page(page, fresh.url_for(topic.path), timeout_ms=PAGE_TIMEOUT_MS)
         assert not visit.problems, visit.problems
         assert visit.nav_title == topic.title
-        assert page.locator('[data-testid="stSidebar"]').get_by_text("Data directory").count() == 1
+        assert page.locator('[data-testid="stSidebar"]').get_by_text("Data directory", exact=True).count() == 1
