@@ -276,9 +276,13 @@ if all_runs:
 if chosen:
     histories = {run_label(result): result.history for result in chosen}
     frame = charts.history_frame(histories)
-    accuracy_column, loss_column = st.columns(2)
-    accuracy_column.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
-    loss_column.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
+    accuracy_tab, loss_tab = st.tabs(["Accuracy", "Loss"])
+    for tab, metric in ((accuracy_tab, "accuracy"), (loss_tab, "loss")):
+        # Run labels are long; below the plot they neither squeeze it nor get cut off.
+        chart = charts.learning_curves(frame, metric=metric, height=320).configure_legend(
+            orient="bottom", direction="vertical", labelLimit=0
+        )
+        tab.altair_chart(chart, width="stretch")
     st.caption("Solid: test set after every epoch. Dashed: training batches. Iteration runs are drawn per epoch too.")
     current_keys = {result.key for result in current if result is not None}
     for result in chosen:
@@ -371,9 +375,12 @@ def show_inside(inspected: RunResult) -> None:
         saliency = viz.saliency_map(model, prepared, class_index=int(target))
         cam = viz.grad_cam(model, prepared, class_index=int(target))
         original, saliency_column, cam_column = st.columns(3)
-        original.image(viz.enlarge(display, scale), caption="input")
-        saliency_column.image(viz.enlarge(viz.normalize_min_max(saliency), scale), caption="saliency |∂score/∂pixel|")
-        cam_column.image(viz.enlarge(viz.heatmap_overlay(image, cam), scale), caption="Grad-CAM (red/yellow = evidence)")
+        side = 160  # the same on-screen size for all three, so they line up pixel for pixel
+        original.image(viz.enlarge(display, scale), caption="input", width=side)
+        saliency_column.image(
+            viz.enlarge(viz.normalize_min_max(saliency), scale), caption="saliency |∂score/∂pixel|", width=side
+        )
+        cam_column.image(viz.enlarge(viz.heatmap_overlay(image, cam), scale), caption="Grad-CAM (red/yellow = evidence)", width=side)
         st.markdown(
             "Zeiler & Fergus' deconvnet (which seed 003 summarises) projected activations back to pixels to "
             "see what a layer responds to. Today the usual answers are the **saliency map**, the gradient "
