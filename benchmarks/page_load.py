@@ -3,7 +3,7 @@
 Starts ``streamlit run app.py`` (temporary cache, no data directory, offline) and ``streamlit hello``
 on free localhost ports, opens each page in a fresh Chromium profile, and prints the times and
 the ratio to hello (target: ≤ 1.3×). Add a page by listing its URL path in ``PAGE_PATHS``; its
-title is read from the ``st.title`` call in ``pages/<name>.py``.
+title is read from the ``st.title`` call in ``app_pages/<name>.py``.
 
 Needs the ``playwright`` Python package and Debian's ``/usr/bin/chromium``; never run
 ``playwright install``.
@@ -38,8 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-# "/" first: until app.py has run once, Streamlit serves a deep link from the legacy pages/ folder
-# without the router (see the report of issue 2), which would time a different app.
+# Home first, as a student following the instructor's link to the app would.
 PAGE_PATHS: tuple[str, ...] = ("/", "/cnn_calculator", "/rnn_dimensions")
 HELLO_TITLE = "Welcome to Streamlit"
 TARGET_RATIO = 1.3

@@ -27,7 +27,7 @@ def run() -> list[dict]:
     from conftest import app_test
 
     started = time.perf_counter()
-    at = app_test("pages/rnn_dimensions.py")
+    at = app_test("app_pages/rnn_dimensions.py")
     rows.append({"step": "page render via AppTest (router + page, first run)", "seconds": time.perf_counter() - started})
     rows.append({"step": "TensorFlow imported by the render?", "seconds": "tensorflow" in sys.modules})
     started = time.perf_counter()

@@ -73,10 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
     with tempfile.TemporaryDirectory() as scratch, streamlit_server(env=env) as server, chromium() as browser:
-        # Until app.py has run once, a deep link is served without the router (see tests/test_browser.py).
-        warm_up = new_page(browser, timeout_ms=300_000)
-        open_app_page(warm_up, server.url_for(HOME.path, default=True), timeout_ms=300_000)
-        warm_up.context.close()
         for topic in pages:
             name = names[topic.path]
             page = new_page(browser, timeout_ms=300_000)

@@ -72,7 +72,7 @@ def free_port() -> int:
 
 
 def page_url_path(page_file: str) -> str:
-    """The URL path Streamlit derives from a page file, e.g. ``pages/cnn_calculator.py`` → ``cnn_calculator``."""
+    """The URL path Streamlit derives from a page file, e.g. ``app_pages/cnn_calculator.py`` → ``cnn_calculator``."""
     from streamlit.source_util import page_icon_and_name
 
     _icon, name = page_icon_and_name(Path(page_file))

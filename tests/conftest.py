@@ -34,31 +34,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def _keep_streamlit_on_navigation_pages() -> None:
-    """Make AppTest behave like the real server when a ``pages/`` folder sits beside ``app.py``.
-
-    AppTest resets ``PagesManager.uses_pages_directory`` before every run, and the folder's mere
-    existence then switches it back to the legacy multipage mode, so a widget rerun executes the
-    page file alone instead of ``app.py``. The real server sets the flag once and ``st.navigation``
-    turns it off for good; we do the same after each reset.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if getattr(PagesManager, "_dllab_patched", False):
-        return
-    original_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init
-    PagesManager._dllab_patched = True
-
-
-_keep_streamlit_on_navigation_pages()
-
-
 def app_test(page: str | None = None, *, timeout: float = 60):
     """An AppTest of the whole app (router and sidebar included), switched to ``page`` and run."""
     from streamlit.testing.v1 import AppTest

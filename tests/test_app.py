@@ -44,7 +44,7 @@ def test_clear_cache_button_empties_the_cache(isolated_environment) -> None:
 
 def test_light_pages_do_not_import_tensorflow() -> None:
     """The home page and the calculator must load without the ~5 s TensorFlow import."""
-    pages = ["pages/home.py"] + [page for page in ("pages/cnn_calculator.py", "pages/rnn_dimensions.py") if (ROOT / page).is_file()]
+    pages = ["app_pages/home.py"] + [page for page in ("app_pages/cnn_calculator.py", "app_pages/rnn_dimensions.py") if (ROOT / page).is_file()]
     script = f"""
 import sys
 sys.path.insert(0, {str(ROOT / 'tests')!r})

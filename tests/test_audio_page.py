@@ -11,7 +11,7 @@ import pytest
 from conftest import app_test
 from core import audio
 
-PAGE = "pages/audio_models.py"
+PAGE = "app_pages/audio_models.py"
 pytestmark = pytest.mark.slow
 
 

@@ -32,7 +32,7 @@ from ui.catalog import HOME, TOPIC_PAGES, TopicPage
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGE_TIMEOUT_MS = 180_000  # a cold page on a busy two-core machine can take tens of seconds
-CALCULATOR = "pages/cnn_calculator.py"
+CALCULATOR = "app_pages/cnn_calculator.py"
 ALL_PAGES = (HOME, *TOPIC_PAGES)
 
 
@@ -48,8 +48,8 @@ def server() -> Iterator[StreamlitServer]:
 @pytest.fixture(scope="module")
 def browser(server):
     with chromium() as running:
-        # Open the app once at its root, as an instructor would before class: a deep link into a
-        # server that has never run app.py is a separate problem, tested on its own below.
+        # Open the app once at its root, as an instructor would before class; a deep link into a
+        # server that has never run app.py is tested on its own below.
         warm_up = new_page(running, timeout_ms=PAGE_TIMEOUT_MS)
         open_app_page(warm_up, server.url_for(HOME.path, default=True), timeout_ms=PAGE_TIMEOUT_MS)
         warm_up.context.close()
@@ -153,17 +153,14 @@ def test_page_link_reopens_the_same_settings_and_a_bad_value_falls_back(topic: T
         bad.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: until app.py has run once, Streamlit serves a deep link from the legacy pages/ "
-    "folder without the router or sidebar; remove this mark once the router handles a cold deep link",
-)
-def test_a_deep_link_into_a_fresh_server_gets_the_router_and_sidebar() -> None:
-    reason = browser_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+def test_a_deep_link_into_a_fresh_server_gets_the_router_and_sidebar(browser) -> None:
+    """A shared link may be the first request a server ever gets; it must still get the router.
+
+    (With a ``pages/`` folder beside ``app.py`` Streamlit's legacy multipage mode served it alone.)
+    """
     topic = TOPIC_PAGES[0]
-    with streamlit_server() as fresh, chromium() as browser:
+    # One Playwright instance per process: reuse the module's browser, but a brand-new server.
+    with streamlit_server() as fresh:
         page = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
         visit = open_app_page(page, fresh.url_for(topic.path), timeout_ms=PAGE_TIMEOUT_MS)
         assert not visit.problems, visit.problems

@@ -10,7 +10,7 @@ from core.calculator import analyze
 from core.calculator_presets import PRESETS, preset
 from core.calculator_table import layers_from_rows, parse_input_shape, rows_from_layers
 
-PAGE = "pages/cnn_calculator.py"
+PAGE = "app_pages/cnn_calculator.py"
 
 
 @pytest.fixture(scope="module")

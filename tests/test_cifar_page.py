@@ -13,7 +13,7 @@ from core.cifar_lab import PRESETS, SWEEPABLE
 from core.training import list_cached_runs
 from tests.conftest import app_test
 
-PAGE = "pages/cifar_cnn.py"
+PAGE = "app_pages/cifar_cnn.py"
 pytestmark = pytest.mark.slow
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import app_test
 
-PAGE = "pages/feature_maps.py"
+PAGE = "app_pages/feature_maps.py"
 
 
 def _errors(at) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import app_test
 
-PAGE = "pages/rnn_dimensions.py"
+PAGE = "app_pages/rnn_dimensions.py"
 
 
 @pytest.fixture

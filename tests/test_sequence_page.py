@@ -10,7 +10,7 @@ from core.datasets import load_dataset
 from core.models.sequence import sequence_config
 from core.training import cached_result
 
-PAGE = "pages/sequence_models.py"
+PAGE = "app_pages/sequence_models.py"
 TRAINING_TIMEOUT = 180
 
 

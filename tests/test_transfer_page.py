@@ -8,7 +8,7 @@ import zipfile
 from conftest import app_test
 from core.transfer import NOTOP_WEIGHTS_FILE, PREFETCH_COMMAND
 
-PAGE = "pages/transfer_learning.py"
+PAGE = "app_pages/transfer_learning.py"
 FOLDER = "Image folder on this machine"
 ZIP = "Upload a .zip of class folders"
 
