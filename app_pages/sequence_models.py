@@ -31,6 +31,7 @@ from ui.shareable import (
     shared_selectbox,
     shared_toggle,
 )
+from ui.export import download_csv_button, download_model_button
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 UNIT_CHOICES = (50, 128, 300, "other")
@@ -215,8 +216,9 @@ if results:
                 f"{chance:.0%} by chance): too few epochs or images, or a learning rate too high for it.",
                 icon=":material/warning:",
             )
+    results_frame = pd.DataFrame(results_table(results))
     st.dataframe(
-        pd.DataFrame(results_table(results)),
+        results_frame,
         hide_index=True,
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
@@ -226,6 +228,13 @@ if results:
         },
         key="results_table",
     )
+    download_csv_button(results_frame, "sequence_models_results.csv", key="download_results")
+    download_columns = st.columns(len(results))
+    for column, result in zip(download_columns, results):
+        with column:
+            download_model_button(
+                result, key=f"download_{result.config.architecture}", label=f"{model_label(result.config)} (.keras)"
+            )
     frame = charts.history_frame(histories(results))
     accuracy_column, loss_column = st.columns(2)
     accuracy_column.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")

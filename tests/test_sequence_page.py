@@ -105,6 +105,9 @@ def test_train_shows_results_then_reopens_from_cache() -> None:
 
     again.selectbox(key="inspect_model").set_value("CNN").run()
     assert not again.exception
+    downloads = {button.key: button for button in again.get("download_button")}
+    assert set(downloads) == {"download_results", "download_simple_rnn", "download_lstm", "download_gru", "download_row_cnn"}
+    assert downloads["download_lstm"].label == "LSTM (128) (.keras)"
 
 
 @pytest.mark.slow
@@ -166,6 +169,22 @@ def test_a_shared_link_reopens_the_same_settings() -> None:
     assert "LSTM (200), GRU (200)" in _texts(at.info)
     at.selectbox(key="optimizer").set_value("adam").run()
     assert at.query_params["optimizer"] == "adam"
+
+
+def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.query_params.update({"batch_size": "999", "epochs": "3"})
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="batch_size").value == 128
+    assert at.number_input(key="epochs").value == 3
+    assert any("batch_size" in toast.value for toast in at.toast)
+    assert at.query_params["batch_size"] == "128"
 
 
 def test_a_broken_mnist_file_in_the_data_directory_is_an_error_not_a_traceback(tmp_path, monkeypatch) -> None:
