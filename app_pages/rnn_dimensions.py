@@ -31,6 +31,8 @@ from core.rnn_unrolled import (
     tiny_weights,
     unroll_simple_rnn,
 )
+from ui.export import download_csv_button
+from ui.shareable import share_link, shared_checkbox, shared_number, shared_selectbox, shared_toggle
 from ui.widgets import show_value_error
 
 KERAS_CHECK = "rnn_keras_check"
@@ -48,21 +50,27 @@ st.markdown(
 
 with st.container(border=True):
     first, second, third, fourth = st.columns(4)
-    cell = first.selectbox("Cell", CELLS, format_func=CELL_NAMES.get, index=1, key="cell")
-    open_batch = first.toggle("Leave batch open (None)", value=False, key="open_batch", help="keras.Input leaves the batch size open; model.summary() prints it as None.")
-    batch_size = first.number_input("Batch", value=32, step=1, key="batch", disabled=open_batch)
-    timesteps = second.number_input("Timesteps", value=28, step=1, key="timesteps", help="MNIST read row by row: 28 rows.")
-    features = second.number_input("Features", value=28, step=1, key="features", help="MNIST read row by row: 28 pixels per row.")
-    units = third.number_input("Units", value=128, step=1, key="units")
-    return_sequences = third.checkbox("return_sequences", value=False, key="return_sequences")
-    return_state = third.checkbox("return_state", value=False, key="return_state")
-    bidirectional = fourth.checkbox("Bidirectional", value=False, key="bidirectional")
-    reset_after = fourth.checkbox("reset_after (GRU)", value=True, key="reset_after", disabled=cell != "gru", help="Keras' default; False gives the classic GRU.")
-    stacked = fourth.number_input("Stacked layers", min_value=1, max_value=6, value=1, step=1, key="stacked")
-    earlier_sequences = fourth.checkbox(
-        "Earlier layers return sequences", value=True, key="stack_sequences", disabled=stacked == 1,
-        help="Untick to see why a stacked layer needs the whole sequence.",
-    )
+    # Each setting lives in the URL (its key is the query name), so a pasted link reopens this exact layer.
+    with first:
+        cell = shared_selectbox("Cell", CELLS, format_func=CELL_NAMES.get, default="lstm", key="cell")
+        open_batch = shared_toggle("Leave batch open (None)", default=False, key="open_batch", help="keras.Input leaves the batch size open; model.summary() prints it as None.")
+        batch_size = shared_number("Batch", default=32, step=1, key="batch", disabled=open_batch)
+    with second:
+        timesteps = shared_number("Timesteps", default=28, step=1, key="timesteps", help="MNIST read row by row: 28 rows.")
+        features = shared_number("Features", default=28, step=1, key="features", help="MNIST read row by row: 28 pixels per row.")
+    with third:
+        units = shared_number("Units", default=128, step=1, key="units")
+        return_sequences = shared_checkbox("return_sequences", default=False, key="return_sequences")
+        return_state = shared_checkbox("return_state", default=False, key="return_state")
+    with fourth:
+        bidirectional = shared_checkbox("Bidirectional", default=False, key="bidirectional")
+        reset_after = shared_checkbox("reset_after (GRU)", default=True, key="reset_after", disabled=cell != "gru", help="Keras' default; False gives the classic GRU.")
+        stacked = shared_number("Stacked layers", min_value=1, max_value=6, default=1, step=1, key="stacked")
+        earlier_sequences = shared_checkbox(
+            "Earlier layers return sequences", default=True, key="stack_sequences", disabled=stacked == 1,
+            help="Untick to see why a stacked layer needs the whole sequence.",
+        )
+share_link()
 
 batch = None if open_batch else int(batch_size)
 last_layer = RecurrentLayerSpec(cell, int(units), return_sequences, return_state, bidirectional, reset_after if cell == "gru" else True)
@@ -113,10 +121,14 @@ with shapes_tab:
                     "block, so the reset gate can act after the recurrent matmul (the cuDNN formulation).",
                     icon=":material/lightbulb:",
                 )
-            st.dataframe(weights_frame(layer), hide_index=True, width="stretch")
+            layer_weights = weights_frame(layer)
+            st.dataframe(layer_weights, hide_index=True, width="stretch")
+            download_csv_button(layer_weights, f"rnn_layer{position}_weights.csv", key=f"download_weights_{position}")
             if position == len(stack.layers):
                 st.markdown("**What the layer returns** (in Keras' order):")
-                st.dataframe(outputs_frame(layer), hide_index=True, width="stretch")
+                returned_frame = outputs_frame(layer)
+                st.dataframe(returned_frame, hide_index=True, width="stretch")
+                download_csv_button(returned_frame, "rnn_outputs.csv", key="download_outputs")
 
         signature = (tuple(specs), int(timesteps), int(features), batch)
         if st.button("Verify with Keras", icon=":material/fact_check:", key="verify_keras"):
@@ -146,6 +158,7 @@ with shapes_tab:
                 ]
             )
             st.dataframe(comparison, hide_index=True, width="stretch", key="keras_comparison")
+            download_csv_button(comparison, "rnn_keras_comparison.csv", key="download_keras_comparison")
             if comparison["match"].all():
                 st.success("Keras agrees: every output shape and parameter count matches.", icon=":material/check_circle:")
             else:
@@ -233,7 +246,9 @@ with unrolled_tab:
                     f"= `{np.array2string(step.y, precision=4)}`"
                 )
         st.markdown("**All steps at once**")
-        st.dataframe(summary_frame(steps).style.format("{:.4f}"), width="stretch")
+        all_steps = summary_frame(steps)
+        st.dataframe(all_steps.style.format("{:.4f}"), width="stretch")
+        download_csv_button(all_steps, "rnn_unrolled_steps.csv", key="download_unrolled_steps")
 
         current_inputs = tuple(np.round(np.stack([step.x for step in steps]), 10).ravel())
         if st.button("Check these numbers with Keras' SimpleRNN", icon=":material/fact_check:", key="verify_unrolled"):

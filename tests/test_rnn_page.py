@@ -126,6 +126,7 @@ def test_verify_with_keras_shows_matching_numbers(page) -> None:
     assert comparison["output shapes (Keras)"].tolist() == ["(32, 128), (32, 128), (32, 128)"]
     assert comparison["match"].all()
     assert any("Keras agrees" in box.value for box in page.success)
+    assert "download_keras_comparison" in {button.key for button in page.get("download_button")}
     page.number_input(key="units").set_value(64).run()
     assert not any("Keras agrees" in box.value for box in page.success), "a stale check must not be shown for new settings"
 
@@ -147,3 +148,45 @@ def test_verify_refuses_a_layer_too_big_to_build(page) -> None:
     page.button(key="verify_keras").click().run()
     assert not page.exception
     assert any("limited to 50,000,000 parameters" in box.value for box in page.error)
+
+
+def _linked(query: dict[str, str]):
+    """The page opened from a pasted link: the query is set before the page's first run."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def test_a_shared_link_reopens_the_same_layer() -> None:
+    at = _linked({"cell": "gru", "units": "64", "timesteps": "10", "bidirectional": "true", "reset_after": "false", "open_batch": "true"})
+    assert not at.error
+    assert at.selectbox(key="cell").value == "gru"
+    assert at.checkbox(key="reset_after").value is False
+    assert _metrics(at) == ["(None, 10, 28)", "(None, 128)", "35,712"]  # 2 directions × 3·64·(64 + 28 + 1)
+    assert len(at.toast) == 0
+    at.number_input(key="units").set_value(32).run()
+    assert at.query_params["units"] == "32" and at.query_params["cell"] == "gru"
+
+
+def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
+    at = _linked({"cell": "transformer", "stacked": "9", "units": "64"})
+    assert not at.error
+    assert at.selectbox(key="cell").value == "lstm"
+    assert at.number_input(key="stacked").value == 1
+    assert at.number_input(key="units").value == 64
+    notices = " ".join(toast.value for toast in at.toast)
+    assert "cell" in notices and "stacked" in notices
+    assert at.query_params["cell"] == "lstm"
+
+
+def test_result_tables_can_be_downloaded_as_csv(page) -> None:
+    page.number_input(key="stacked").set_value(2).run()
+    keys = {button.key for button in page.get("download_button")}
+    assert {"download_weights_1", "download_weights_2", "download_outputs", "download_unrolled_steps"} <= keys
