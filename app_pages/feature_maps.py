@@ -12,9 +12,16 @@ from core.datasets import Dataset, load_dataset
 from core.datasets.images import decode_resized, load_image_folder, load_image_zip
 from core.training import TrainConfig, cached_result, load_model, prepare_inputs, train
 from core.uploads import UploadError
+from ui.export import download_csv_button, download_model_button
+from ui.shareable import share_link, shared_radio, shared_select_slider, shared_slider
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
-BUILT_IN, FOLDER, ZIP = "Cats vs dogs (data directory, or an offline stand-in)", "Image folder on this machine", "Upload a .zip of two class folders"
+# Short option values keep the link readable; the labels are what the radio shows.
+SOURCES = {
+    "builtin": "Cats vs dogs (data directory, or an offline stand-in)",
+    "folder": "Image folder on this machine",
+    "zip": "Upload a .zip of two class folders",
+}
 INPUT_SIZES = (48, 64, 96, 128, 200)
 SEED_004_LAYERS = [
     {"type": "conv2d", "filters": 32, "kernel": 3},
@@ -54,16 +61,18 @@ def zip_dataset(data: bytes, name: str, size: int) -> Dataset:
 
 
 columns = st.columns([3, 2])
-choice = columns[0].radio("Data", (BUILT_IN, FOLDER, ZIP), key="fm_source")
-size = columns[1].select_slider(
-    "Input size (pixels, grayscale)", INPUT_SIZES, value=64, key="fm_size",
-    help="200×200 is the seed's configuration (4,737,473 parameters); 64×64 trains in seconds on two cores.",
-)
+with columns[0]:
+    choice = shared_radio("Data", tuple(SOURCES), format_func=SOURCES.get, key="fm_source")
+with columns[1]:
+    size = shared_select_slider(
+        "Input size (pixels, grayscale)", INPUT_SIZES, default=64, key="fm_size",
+        help="200×200 is the seed's configuration (4,737,473 parameters); 64×64 trains in seconds on two cores.",
+    )
 dataset: Dataset | None = None
 try:
-    if choice == BUILT_IN:
+    if choice == "builtin":
         dataset = builtin_dataset(size)
-    elif choice == FOLDER:
+    elif choice == "folder":
         path = st.text_input("Folder with two subfolders of images (one per class)", key="fm_folder")
         if path.strip():
             dataset = folder_dataset(path.strip(), size)
@@ -92,22 +101,25 @@ if dataset.extras.get("non_image_files"):
 
 st.subheader("The model")
 report = analyze((size, size, 1), SEED_004_LAYERS)
-st.dataframe(
-    pd.DataFrame(
-        [{"layer": layer.name, "output shape": str(layer.output_shape), "params": layer.params, "how": layer.params_formula}
-         for layer in report.layers]
-    ),
-    hide_index=True,
+layer_table = pd.DataFrame(
+    [{"layer": layer.name, "output shape": str(layer.output_shape), "params": layer.params, "how": layer.params_formula}
+     for layer in report.layers]
 )
+st.dataframe(layer_table, hide_index=True)
+download_csv_button(layer_table, f"seed004_cnn_layers_{size}px.csv", key="fm_download_layers")
 st.caption(
     f"Total: **{report.total_params:,} parameters** at {size}×{size}×1 "
     f"({report.layers[5].params / report.total_params:.0%} of them in the dense layer after flatten)."
 )
 
 columns = st.columns(3)
-epochs = columns[0].slider("Epochs", 1, 30, 8, key="fm_epochs")
-batch_size = columns[1].select_slider("Batch size", (16, 32, 64), value=32, key="fm_batch")
-learning_rate = columns[2].select_slider("Learning rate (Adam)", (3e-4, 1e-3, 3e-3), value=1e-3, key="fm_lr")
+with columns[0]:
+    epochs = shared_slider("Epochs", 1, 30, default=8, key="fm_epochs")
+with columns[1]:
+    batch_size = shared_select_slider("Batch size", (16, 32, 64), default=32, key="fm_batch")
+with columns[2]:
+    learning_rate = shared_select_slider("Learning rate (Adam)", (3e-4, 1e-3, 3e-3), default=1e-3, key="fm_lr")
+share_link()
 config = TrainConfig("cats_dogs_cnn", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
 if st.button("Train", type="primary", key="fm_train"):
     progress, done = progress_reporter("Training seed 004's CNN…")
@@ -127,6 +139,7 @@ if result is None:
     st.stop()
 
 st.metric("Test accuracy", f"{result.test_accuracy:.1%}", help=f"{len(dataset.x_test)} test images; {result.message}")
+download_model_button(result, key="fm_download_model")
 frame = charts.history_frame({"seed 004 CNN": result.history})
 frame["split"] = frame["split"].replace({"test": "validation" if result.curves_on == "validation" else "test"})
 left, right = st.columns(2)
