@@ -1,5 +1,8 @@
 """CNN calculator: parameters, output shapes, multiply-adds and RAM of a layer stack, with the formulas."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -9,6 +12,8 @@ from core.calculator_check import MEMORY_UNITS, check_answer
 from core.calculator_presets import PRESETS, preset
 from core.calculator_table import COLUMNS, layers_from_rows, parse_input_shape, rows_from_layers
 from core.settings import available_memory_bytes
+from ui.export import download_csv_button
+from ui.shareable import bind_query_param, publish_query_param, share_link, shared_number, shared_selectbox, shared_toggle
 from ui.widgets import show_value_error
 
 # Building a Keras model allocates every weight; past this the check would risk the server's RAM.
@@ -45,6 +50,23 @@ def reset_table() -> None:
     st.session_state.pop("layer_table", None)
 
 
+def checked_shape_text(raw: str) -> str:
+    """The link's input-shape text itself, once :func:`parse_input_shape` accepts it."""
+    parse_input_shape(raw)
+    return raw
+
+
+def shared_text(label: str, *, key: str, default: str, parse: Callable[[str], str], **kwargs: Any) -> str:
+    """A text box kept in the URL; a bad link falls back to ``default``, a bad typed value stays to be explained."""
+    # bind_query_param would also replace a held value that fails ``parse``, silently undoing a typo
+    # the page should answer with an error, so the link is read only when the box holds no text yet.
+    if not isinstance(st.session_state.get(key), str):
+        bind_query_param(key, parse, default)
+    value = st.text_input(label, key=key, **kwargs)
+    publish_query_param(key, value)
+    return value
+
+
 def both_units(count: float) -> str:
     """Bytes as decimal MB and binary MiB, labelled, because homework answers mix the two."""
     return f"{count / MEGABYTE:,.2f} MB ({count / MEBIBYTE:,.2f} MiB)"
@@ -70,31 +92,34 @@ st.markdown(
     "homework network or edit the layers; every number comes with its formula."
 )
 
-if st.session_state.get("preset") not in {p.key for p in PRESETS}:
-    st.session_state["preset"] = PRESETS[0].key
-    load_preset()
-for key, default in (("input_shape", ", ".join(str(n) for n in PRESETS[0].input_shape)), ("batch_size", 1), ("same_padding", True)):
-    st.session_state.setdefault(key, default)
-
 settings, table = st.columns([1, 2], gap="large")
 with settings:
-    st.selectbox(
+    # These settings live in the URL (each key is its query name), so a pasted link reopens this network.
+    # The preset comes first: its own input shape and batch size are the defaults of the widgets below.
+    preset_key = shared_selectbox(
         "Network",
         [p.key for p in PRESETS],
         format_func=lambda key: preset(key).title,
         key="preset",
         on_change=load_preset,
     )
-    chosen = preset(st.session_state["preset"])
+    chosen = preset(preset_key)
     st.caption(f"**From the homework.** {chosen.source}")
     starting_layers = chosen.layers
     if chosen.padding_toggle:
-        same = st.toggle("'same' padding (off: 'valid')", key="same_padding", on_change=reset_table)
+        same = shared_toggle("'same' padding (off: 'valid')", default=True, key="same_padding", on_change=reset_table)
         starting_layers = chosen.with_padding("same" if same else "valid")
-    st.text_input("Input shape (H, W, C) or (N,)", key="input_shape", help="e.g. 200, 300, 3 or 200x300x3")
-    st.number_input("Batch size (for training)", min_value=1, max_value=100_000, step=1, key="batch_size")
-    dtype = st.selectbox("Number type", list(DTYPE_BYTES), format_func=lambda name: f"{name} ({DTYPE_BYTES[name]} bytes)", key="dtype")
-    optimizer = st.selectbox("Optimizer", list(OPTIMIZER_SLOTS), format_func=OPTIMIZER_LABELS.get, key="optimizer")
+    input_shape_text = shared_text(
+        "Input shape (H, W, C) or (N,)",
+        key="input_shape",
+        default=", ".join(str(n) for n in chosen.input_shape),
+        parse=checked_shape_text,
+        help="e.g. 200, 300, 3 or 200x300x3",
+    )
+    batch_size = shared_number("Batch size (for training)", min_value=1, max_value=100_000, step=1, default=chosen.batch_size, key="batch_size")
+    dtype = shared_selectbox("Number type", list(DTYPE_BYTES), format_func=lambda name: f"{name} ({DTYPE_BYTES[name]} bytes)", key="dtype")
+    optimizer = shared_selectbox("Optimizer", list(OPTIMIZER_SLOTS), format_func=OPTIMIZER_LABELS.get, key="optimizer")
+    share_link()
 
 with table:
     st.markdown("**Layers** (edit cells; add or delete rows at the bottom and left)")
@@ -108,9 +133,9 @@ with table:
     )
 
 try:
-    input_shape = parse_input_shape(st.session_state["input_shape"])
+    input_shape = parse_input_shape(input_shape_text)
     layers = layers_from_rows(edited.to_dict("records"))
-    report = analyze(input_shape, layers, batch_size=int(st.session_state["batch_size"]), dtype_bytes=DTYPE_BYTES[dtype], optimizer=optimizer)
+    report = analyze(input_shape, layers, batch_size=int(batch_size), dtype_bytes=DTYPE_BYTES[dtype], optimizer=optimizer)
 except ValueError as error:
     show_value_error(error)
     st.stop()
@@ -125,8 +150,9 @@ st.caption(
     f"{report.trainable_params:,} trainable and {report.non_trainable_params:,} non-trainable parameters; "
     f"output shape {report.output_shape}. MB = 10⁶ bytes, MiB = 2²⁰ = 1,048,576 bytes."
 )
+totals = totals_frame(report)
 st.dataframe(
-    totals_frame(report),
+    totals,
     hide_index=True,
     column_config={
         "bytes": st.column_config.NumberColumn(format="localized"),
@@ -134,6 +160,7 @@ st.dataframe(
         "MiB (2²⁰ bytes)": st.column_config.NumberColumn(format="%.2f"),
     },
 )
+download_csv_button(totals, "cnn_memory_totals.csv", key="download_totals")
 available = available_memory_bytes()
 if available is not None and report.training_bytes > available:
     st.warning(
@@ -156,6 +183,7 @@ st.dataframe(
         "activation MB": st.column_config.NumberColumn(f"activation MB ({dtype}, 1 instance)", format="%.3f"),
     },
 )
+download_csv_button(layer_frame, "cnn_layers.csv", key="download_layers")
 if len(layer_frame):
     left, right = st.columns(2)
     left.altair_chart(charts.layer_bar_chart(layer_frame, "params", title="Parameters per layer", axis_title="parameters"), width="stretch")
@@ -231,7 +259,9 @@ if stored is not None and stored[0] == signature:
         }
         for ours, theirs in zip(report.layers, counts.layers)
     ]
-    st.dataframe(pd.DataFrame(comparison_rows), hide_index=True)
+    comparison = pd.DataFrame(comparison_rows)
+    st.dataframe(comparison, hide_index=True)
+    download_csv_button(comparison, "cnn_keras_comparison.csv", key="download_keras_comparison")
     totals_match = (report.total_params, report.non_trainable_params) == (counts.total_params, counts.non_trainable_params)
     summary = (
         f"Keras: {counts.total_params:,} parameters ({counts.non_trainable_params:,} non-trainable); "

@@ -154,6 +154,7 @@ def test_verify_with_keras_shows_keras_numbers_equal_to_ours() -> None:
     assert list(comparison["Keras output shape"]) == list(comparison["our output shape"])
     assert comparison["match"].all()
     assert "Keras: 1,442,954 parameters (256 non-trainable)" in at.success[-1].value
+    assert "download_keras_comparison" in {button.key for button in at.get("download_button")}
 
 
 def test_chart_data_follow_the_report() -> None:
@@ -189,3 +190,63 @@ def test_layer_table_round_trip_and_parsing() -> None:
         parse_input_shape("200, 300")
     with pytest.raises(ValueError, match="layer 1 \\(dense\\): fill in 'filters / units'"):
         layers_from_rows([{"type": "dense"}])
+
+
+def linked(query: dict[str, str]):
+    """The page opened from a pasted link: the query is set before the page's first run."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def test_a_shared_link_reopens_the_same_network() -> None:
+    at = linked({"preset": "seed002_cnn", "same_padding": "false", "input_shape": "64x64x3", "batch_size": "16", "dtype": "float16", "optimizer": "sgd"})
+    assert not at.error and len(at.toast) == 0
+    assert at.selectbox(key="preset").value == "seed002_cnn"
+    assert at.toggle(key="same_padding").value is False
+    assert at.text_input(key="input_shape").value == "64x64x3"
+    assert at.number_input(key="batch_size").value == 16
+    chosen = preset("seed002_cnn")
+    expected = analyze((64, 64, 3), chosen.with_padding("valid"), batch_size=16, dtype_bytes=2, optimizer="sgd")
+    assert metric_values(at)[0] == f"{expected.total_params:,}"
+    assert table_with(at, "MiB (2²⁰ bytes)")["bytes"].iloc[-1] == expected.training_bytes
+    at.selectbox(key="optimizer").set_value("adam").run()
+    assert at.query_params["optimizer"] == "adam" and at.query_params["preset"] == "seed002_cnn"
+
+
+def test_a_link_to_a_preset_alone_starts_from_that_presets_shape_and_batch() -> None:
+    choice = PRESETS[1]
+    at = linked({"preset": choice.key})
+    assert at.text_input(key="input_shape").value == ", ".join(str(n) for n in choice.input_shape)
+    assert at.number_input(key="batch_size").value == choice.batch_size
+
+
+def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
+    at = linked({"preset": "alexnet", "input_shape": "200 by 300", "batch_size": "0", "dtype": "float16"})
+    assert not at.error
+    assert at.selectbox(key="preset").value == PRESETS[0].key
+    assert at.text_input(key="input_shape").value == ", ".join(str(n) for n in PRESETS[0].input_shape)
+    assert at.number_input(key="batch_size").value == PRESETS[0].batch_size
+    assert at.selectbox(key="dtype").value == "float16"
+    notices = " ".join(toast.value for toast in at.toast)
+    assert all(name in notices for name in ("preset", "input_shape", "batch_size"))
+    assert metric_values(at)[0] == "903,400"
+
+
+def test_a_typo_in_the_shape_box_stays_for_its_error_instead_of_reverting_to_the_link() -> None:
+    at = linked({"input_shape": "100x150x3"})
+    at.text_input(key="input_shape").input("100x150").run()
+    assert at.text_input(key="input_shape").value == "100x150"
+    assert len(at.error) == 1 and "input shape must be" in at.error[0].value
+
+
+def test_the_result_tables_can_be_downloaded_as_csv(page) -> None:
+    keys = {button.key for button in page.get("download_button")}
+    assert {"download_totals", "download_layers"} <= keys
