@@ -10,9 +10,16 @@ from core import charts, settings, transfer
 from core.datasets import Dataset
 from core.datasets.images import CATS_VS_DOGS_FOLDER, decode_resized, load_image_folder, load_image_zip
 from core.uploads import UploadError
+from ui.export import download_csv_button, download_model_button
+from ui.shareable import share_link, shared_multiselect, shared_radio, shared_select_slider, shared_slider, shared_toggle
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
-DEMO, FOLDER, ZIP = "Offline demo: digits 0–4 → digits 5–9", "Image folder on this machine", "Upload a .zip of class folders"
+DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
+SOURCE_LABELS = {
+    DEMO: "Offline demo: digits 0–4 → digits 5–9",
+    FOLDER: "Image folder on this machine",
+    ZIP: "Upload a .zip of class folders",
+}
 INPUT_SIZES = (32, 48, 64, 96, 128, 160, 224)
 
 st.title("Transfer learning")
@@ -46,15 +53,15 @@ def weights_status(user_path: str | None, cache_file: str) -> transfer.WeightsSt
     return transfer.resolve_vgg16_weights(user_path)
 
 
-source_choice = st.radio("Data", (DEMO, FOLDER, ZIP), horizontal=True, key="tl_source")
+source_choice = shared_radio("Data", tuple(SOURCE_LABELS), format_func=SOURCE_LABELS.get, horizontal=True, key="tl_source")
 dataset: Dataset | None = None
 spec: transfer.BaseSpec | None = None
 per_class: int | None = None
 source_task = None
 
 if source_choice == DEMO:
-    per_class = st.slider(
-        "Training images per class in the target task", 2, 50, 10, key="tl_per_class",
+    per_class = shared_slider(
+        "Training images per class in the target task", 2, 50, default=10, key="tl_per_class",
         help="Transfer matters most when the new task has little data.",
     )
     task = transfer.digits_transfer_task(per_class=per_class)
@@ -68,9 +75,12 @@ if source_choice == DEMO:
     )
 else:
     columns = st.columns(3)
-    val_percent = columns[0].slider("Validation %", 5, 30, 15, step=5, key="tl_val")
-    test_percent = columns[1].slider("Test %", 5, 30, 15, step=5, key="tl_test")
-    size = columns[2].select_slider("Input size (pixels)", INPUT_SIZES, value=64, key="tl_size")
+    with columns[0]:
+        val_percent = shared_slider("Validation %", 5, 30, default=15, step=5, key="tl_val")
+    with columns[1]:
+        test_percent = shared_slider("Test %", 5, 30, default=15, step=5, key="tl_test")
+    with columns[2]:
+        size = shared_select_slider("Input size (pixels)", INPUT_SIZES, default=64, key="tl_size")
     try:
         if source_choice == FOLDER:
             data_dir = settings.data_dir()
@@ -106,7 +116,7 @@ else:
     else:
         st.warning(
             status.message + " Until then the VGG16 base starts from random weights (stated in every result), "
-            f"and the **{DEMO}** data choice shows real transfer with the in-app source model.",
+            f"and the **{SOURCE_LABELS[DEMO]}** data choice shows real transfer with the in-app source model.",
             icon=":material/cloud_off:",
         )
     spec = transfer.vgg16_spec(status)
@@ -130,17 +140,22 @@ st.caption(
 st.subheader("Training")
 columns = st.columns(3)
 kind_for_rates = "small_cnn" if source_choice == DEMO else "vgg16"
-modes = columns[0].multiselect(
-    "Modes", transfer.MODES, default=list(transfer.MODES), format_func=transfer.MODE_LABELS.get, key="tl_modes"
-)
-epochs = columns[1].slider("Epochs", 1, 60, 30 if source_choice == DEMO else 5, key="tl_epochs")
-batch_size = columns[2].select_slider("Batch size", (8, 16, 32, 64), value=16 if source_choice == DEMO else 32, key="tl_batch")
+with columns[0]:
+    modes = shared_multiselect(
+        "Modes", transfer.MODES, default=transfer.MODES, format_func=transfer.MODE_LABELS.get, key="tl_modes"
+    )
+# The defaults differ by source (the tiny digits task needs more epochs); a link's own values win over both.
+with columns[1]:
+    epochs = shared_slider("Epochs", 1, 60, default=30 if source_choice == DEMO else 5, key="tl_epochs")
+with columns[2]:
+    batch_size = shared_select_slider("Batch size", (8, 16, 32, 64), default=16 if source_choice == DEMO else 32, key="tl_batch")
 toggles = st.columns(3)
-augment = tuple(
-    name
-    for name, column, label in (("flip", toggles[0], "Random flip"), ("rotation", toggles[1], "Random rotation ±10%"), ("zoom", toggles[2], "Random zoom ±20%"))
-    if column.toggle(label, value=False, key=f"tl_{name}")
-)
+augment_flags = {}
+for name, column, label in (("flip", toggles[0], "Random flip"), ("rotation", toggles[1], "Random rotation ±10%"), ("zoom", toggles[2], "Random zoom ±20%")):
+    with column:
+        augment_flags[name] = shared_toggle(label, default=False, key=f"tl_{name}")
+augment = tuple(name for name, on in augment_flags.items() if on)
+share_link()
 if augment and "feature_extraction" in modes:
     st.info(
         "With augmentation on, every epoch sees differently flipped, rotated or zoomed images, so the base's "
@@ -176,13 +191,13 @@ for mode, estimate in estimates.items():
     except ValueError as error:
         refused[mode] = str(error)
 with st.expander("Memory estimate (from the CNN calculator)", expanded=bool(refused)):
-    st.dataframe(
-        pd.DataFrame(
-            [{"mode": transfer.MODE_LABELS[m], **{k: settings.format_bytes(v) for k, v in e.parts.items()},
-              "total": settings.format_bytes(e.total_bytes)} for m, e in estimates.items()]
-        ),
-        hide_index=True,
+    memory_table = pd.DataFrame(
+        [{"mode": transfer.MODE_LABELS[m], **{k: settings.format_bytes(v) for k, v in e.parts.items()},
+          "total": settings.format_bytes(e.total_bytes)} for m, e in estimates.items()]
     )
+    st.dataframe(memory_table, hide_index=True)
+    if len(memory_table):
+        download_csv_button(memory_table, "transfer_memory_estimate.csv", key="tl_download_memory")
     st.caption(f"RAM available now: {settings.format_bytes(available) if available else 'unknown'}.")
     seed_case = [
         transfer.estimate_memory("vgg16", (500, 500, 3), num_classes=2, batch_size=32, mode=m, images=600)
@@ -206,9 +221,9 @@ settings_kwargs = dict(epochs=epochs, batch_size=batch_size, augment=augment)
 
 clicked = st.button("Train", type="primary", key="tl_train", disabled=not runnable)
 results: list[transfer.ModeResult] = []
+source_run = None  # the digits-0–4 CNN whose convolutions the demo reuses
 try:
     if source_choice == DEMO:
-        source_run = None
         if clicked:
             report, done = progress_reporter("Training the source CNN on digits 0–4…")
             source_run = transfer.train_source(source_task, on_progress=report)
@@ -240,7 +255,23 @@ if not results:
 st.subheader("Results")
 if source_choice == DEMO:
     st.markdown(f"**{transfer.verdict(results, per_class=per_class)}**")
-st.dataframe(pd.DataFrame(transfer.comparison_rows(results)), hide_index=True)
+comparison = pd.DataFrame(transfer.comparison_rows(results))
+st.dataframe(comparison, hide_index=True)
+download_csv_button(comparison, "transfer_learning_results.csv", key="tl_download_results")
+model_downloads = st.columns(len(results) + (source_run is not None))
+for column, mode_result in zip(model_downloads, results):
+    with column:
+        head_only = mode_result.cached_features
+        download_model_button(
+            mode_result.run,
+            key=f"tl_download_{mode_result.mode}",
+            label=f"{mode_result.label.split(' (')[0]}{': the dense head only' if head_only else ''} (.keras)",
+            help="Trained on the frozen base's cached features, so it takes the base's outputs, not images."
+            if head_only else "The whole network: base and head.",
+        )
+if source_run is not None:
+    with model_downloads[-1]:
+        download_model_button(source_run, key="tl_download_source", label="Source CNN, digits 0–4 (.keras)")
 augmented = next((r for r in results if r.mode == "feature_extraction" and not r.cached_features), None)
 if augmented is not None and spec is not None:
     plain = transfer.cached_mode("feature_extraction", dataset, spec, epochs=epochs, batch_size=batch_size)

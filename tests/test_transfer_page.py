@@ -6,11 +6,11 @@ import io
 import zipfile
 
 from conftest import app_test
-from core.transfer import NOTOP_WEIGHTS_FILE, PREFETCH_COMMAND
+from core.transfer import MODES, NOTOP_WEIGHTS_FILE, PREFETCH_COMMAND
 
 PAGE = "app_pages/transfer_learning.py"
-FOLDER = "Image folder on this machine"
-ZIP = "Upload a .zip of class folders"
+FOLDER = "folder"
+ZIP = "zip"
 
 
 def _errors(at) -> list[str]:
@@ -38,6 +38,11 @@ def test_tiny_training_shows_the_comparison_then_comes_from_cache() -> None:
     assert not at.exception and not _errors(at)
     assert any(text.value.startswith("**Frozen transfer reached") for text in at.markdown)
     assert len(at.dataframe) >= 2
+    downloads = {button.key: button.label for button in at.get("download_button")}
+    assert set(downloads) == {
+        "tl_download_memory", "tl_download_results", "tl_download_feature_extraction", "tl_download_from_scratch", "tl_download_source",
+    }
+    assert "dense head only" in downloads["tl_download_feature_extraction"]
     at.selectbox(key="tl_inspect").set_value("from_scratch").run()
     # A rerun without clicking finds the runs in the cache.
     at.slider(key="tl_epochs").set_value(2).run()
@@ -67,3 +72,42 @@ def test_folder_and_zip_problems_show_errors() -> None:
     assert not at.exception and any("outside" in message for message in _errors(at))
     at.file_uploader(key="tl_weights").upload("vgg.h5", b"definitely not hdf5", "application/octet-stream").run()
     assert not at.exception and any("not an HDF5" in message for message in _errors(at))
+
+
+def _linked(query: dict[str, str]):
+    """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert not at.exception and not _errors(at)
+    return at
+
+
+def test_a_link_restores_the_settings() -> None:
+    at = _linked({"tl_per_class": "4", "tl_modes": "fine_tune,from_scratch", "tl_epochs": "7", "tl_batch": "32", "tl_zoom": "true"})
+    assert at.slider(key="tl_per_class").value == 4
+    assert at.multiselect(key="tl_modes").value == ["fine_tune", "from_scratch"]
+    assert at.slider(key="tl_epochs").value == 7
+    assert at.select_slider(key="tl_batch").value == 32
+    assert at.toggle(key="tl_zoom").value is True and at.toggle(key="tl_flip").value is False
+    assert len(at.toast) == 0
+    assert at.query_params["tl_source"] == "demo"
+
+    folder = _linked({"tl_source": "folder", "tl_size": "96", "tl_val": "20"})
+    assert folder.radio(key="tl_source").value == "folder"
+    assert folder.select_slider(key="tl_size").value == 96 and folder.slider(key="tl_val").value == 20
+
+
+def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
+    at = _linked({"tl_per_class": "500", "tl_modes": "fine_tune,teleport", "tl_epochs": "3"})
+    assert at.slider(key="tl_per_class").value == 10
+    assert at.multiselect(key="tl_modes").value == list(MODES)
+    assert at.slider(key="tl_epochs").value == 3
+    notices = " ".join(toast.value for toast in at.toast)
+    assert "tl_per_class" in notices and "tl_modes" in notices
+    assert at.query_params["tl_per_class"] == "10"
