@@ -30,9 +30,22 @@ from core.cifar_lab import (
 from core.datasets import Dataset, load_dataset
 from core.training import RunResult, cached_result, list_cached_runs, train
 from core.uploads import UploadError, open_image
+from ui.export import download_csv_button, download_model_button
+from ui.shareable import (
+    share_link,
+    shared_checkbox,
+    shared_multiselect,
+    shared_number,
+    shared_radio,
+    shared_select_slider,
+    shared_selectbox,
+    shared_slider,
+    shared_toggle,
+)
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 DEFAULT_ARCHITECTURE = "cifar_fast"
+MODES = {"single": "Single run", "compare": "Compare: sweep one control"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
@@ -78,81 +91,88 @@ st.markdown(
 # ---------------------------------------------------------------------------------------------
 # Controls
 
-for name, value in {"architecture": DEFAULT_ARCHITECTURE, **PRESETS[DEFAULT_ARCHITECTURE]}.items():
-    st.session_state.setdefault(name, value)
-
+# Every control below lives in the URL (its key is the query name), so a pasted link reopens this
+# exact experiment. The architecture comes first: its recipe gives the defaults of the others.
 with st.container(border=True):
     data_column, size_column, seed_column = st.columns(3)
-    dataset_name = data_column.radio(
-        "Dataset", tuple(DATASETS), format_func=DATASETS.get, key="dataset", horizontal=True
-    )
-    per_class = size_column.number_input(
-        "Training samples per class",
-        min_value=10,
-        max_value=5_000,
-        value=800,
-        step=100,
-        key="per_class",
-        help="Seed 003 used 800 per class (8,000 images). A seeded random subset; the test set is used whole.",
-    )
-    seed = seed_column.number_input(
-        "Seed", min_value=0, max_value=9_999, value=0, step=1, key="seed",
-        help="Fixes the training subset, the initial weights and the shuffling.",
-    )
+    with data_column:
+        dataset_name = shared_radio("Dataset", tuple(DATASETS), format_func=DATASETS.get, key="dataset", horizontal=True)
+    with size_column:
+        per_class = shared_number(
+            "Training samples per class",
+            min_value=10,
+            max_value=5_000,
+            default=800,
+            step=100,
+            key="per_class",
+            help="Seed 003 used 800 per class (8,000 images). A seeded random subset; the test set is used whole.",
+        )
+    with seed_column:
+        seed = shared_number(
+            "Seed", min_value=0, max_value=9_999, default=0, step=1, key="seed",
+            help="Fixes the training subset, the initial weights and the shuffling.",
+        )
 
-    st.selectbox(
-        "Architecture", tuple(ARCHITECTURES), format_func=ARCHITECTURES.get, key="architecture",
-        on_change=apply_preset,
+    architecture = shared_selectbox(
+        "Architecture", tuple(ARCHITECTURES), default=DEFAULT_ARCHITECTURE, format_func=ARCHITECTURES.get,
+        key="architecture", on_change=apply_preset,
         help="Choosing an architecture loads its own settings (seed 003's for the LeNet, the measured "
         "fastest recipe for the fast default); change them freely afterwards.",
     )
+    recipe = PRESETS[architecture]
     left, middle, right = st.columns(3)
     with left:
-        activation = st.selectbox("Activation", ACTIVATIONS, key="activation")
-        initializer = st.selectbox("Initializer", tuple(INITIALIZERS), format_func=INITIALIZERS.get, key="initializer")
-        dropout = st.slider("Dropout", min_value=0.0, max_value=0.9, step=0.05, key="dropout")
-    with middle:
-        optimizer = st.selectbox("Optimizer", tuple(OPTIMIZERS), format_func=OPTIMIZERS.get, key="optimizer")
-        learning_rate = st.select_slider(
-            "Learning rate (log scale)", options=LEARNING_RATES, format_func=format_rate, key="learning_rate"
+        activation = shared_selectbox("Activation", ACTIVATIONS, default=recipe["activation"], key="activation")
+        initializer = shared_selectbox(
+            "Initializer", tuple(INITIALIZERS), default=recipe["initializer"], format_func=INITIALIZERS.get, key="initializer"
         )
-        one_cycle = st.checkbox(
-            "One-cycle schedule", key="one_cycle",
+        dropout = shared_slider("Dropout", 0.0, 0.9, step=0.05, default=recipe["dropout"], key="dropout")
+    with middle:
+        optimizer = shared_selectbox(
+            "Optimizer", tuple(OPTIMIZERS), default=recipe["optimizer"], format_func=OPTIMIZERS.get, key="optimizer"
+        )
+        learning_rate = shared_select_slider(
+            "Learning rate (log scale)", LEARNING_RATES, default=recipe["learning_rate"], format_func=format_rate,
+            key="learning_rate",
+        )
+        one_cycle = shared_checkbox(
+            "One-cycle schedule", default=recipe["one_cycle"], key="one_cycle",
             help="Warm up to the learning rate over the first 30% of training, then decay it to nearly 0.",
         )
     with right:
-        batch_size = st.selectbox("Batch size", BATCH_SIZES, key="batch_size")
-        length_unit = st.radio("Train for", ("epochs", "iterations"), horizontal=True, key="length_unit")
+        batch_size = shared_selectbox("Batch size", BATCH_SIZES, default=recipe["batch_size"], key="batch_size")
+        length_unit = shared_radio("Train for", ("epochs", "iterations"), horizontal=True, key="length_unit")
         if length_unit == "epochs":
-            epochs = st.number_input("Epochs", min_value=1, max_value=200, value=10, step=1, key="epochs")
+            epochs = shared_number("Epochs", min_value=1, max_value=200, default=10, step=1, key="epochs")
             iterations = None
         else:
             epochs = 1
-            iterations = st.number_input(
-                "Iterations (batches)", min_value=1, max_value=100_000, value=5_000, step=500, key="iterations",
+            iterations = shared_number(
+                "Iterations (batches)", min_value=1, max_value=100_000, default=5_000, step=500, key="iterations",
                 help="Seed 003 trained for 5,000 and 8,000 iterations of batch 50.",
             )
-        augment = st.toggle("Augmentation (random flip + crop)", key="augment")
-        budget = st.number_input(
-            "Stop after (seconds, 0 = no limit)", min_value=0, max_value=3_600, value=0, step=30, key="time_budget",
+        augment = shared_toggle("Augmentation (random flip + crop)", default=recipe["augment"], key="augment")
+        budget = shared_number(
+            "Stop after (seconds, 0 = no limit)", min_value=0, max_value=3_600, default=0, step=30, key="time_budget",
             help="A training-time budget; the run stops at the end of the batch that crosses it.",
         )
 
-    mode = st.radio("Mode", ("Single run", "Compare: sweep one control"), horizontal=True, key="mode")
+    mode = shared_radio("Mode", tuple(MODES), format_func=MODES.get, horizontal=True, key="mode")
     sweep_control = None
     sweep_values: list = []
-    if mode != "Single run":
-        sweep_control = st.selectbox(
+    if mode == "compare":
+        sweep_control = shared_selectbox(
             "Control to sweep", tuple(SWEEPABLE), format_func=lambda name: SWEEPABLE[name][0], key="sweep_control"
         )
         label, choices, preselected = SWEEPABLE[sweep_control]
-        sweep_values = st.multiselect(
+        sweep_values = shared_multiselect(
             f"{label} values to compare",
             choices,
             default=list(preselected),
             format_func=lambda value, control=sweep_control: format_value(control, value),
             key=f"sweep_values_{sweep_control}",
         )
+    share_link()
 
 data_dir = settings.data_dir()
 data_dir_text = str(data_dir) if data_dir is not None else None
@@ -160,7 +180,7 @@ try:
     base = LabSettings(
         dataset=dataset_name,
         per_class=int(per_class),
-        architecture=st.session_state["architecture"],
+        architecture=architecture,
         activation=activation,
         initializer=initializer,
         dropout=float(dropout),
@@ -262,6 +282,7 @@ if all_runs:
             "params": st.column_config.NumberColumn(format="localized"),
         },
     )
+    download_csv_button(table, "cifar_runs.csv", key="download_runs")
     selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if selected_rows:
         chosen = [all_runs[row] for row in selected_rows if row < len(all_runs)]
@@ -361,6 +382,7 @@ def show_inside(inspected: RunResult) -> None:
     with stats_tab:
         stats = layer_statistics(inspected, dataset)
         st.dataframe(stats, hide_index=True, key="activation_stats")
+        download_csv_button(stats, f"cifar_activation_stats_{inspected.key[:8]}.csv", key="download_activation_stats")
         st.altair_chart(charts.activation_stats_chart(stats), width="stretch")
         st.caption(
             f"Over all {len(dataset.x_test):,} test images, as seed 003 printed them. Activations that die "
@@ -395,17 +417,21 @@ if chosen and not inspectable:
 if inspectable:
     st.subheader("Inside a trained model")
     labels = {run_label(result): result for result in inspectable}
-    show_inside(labels[st.selectbox("Run to inspect", tuple(labels), key="inspect_run")])
+    inspected_run = labels[st.selectbox("Run to inspect", tuple(labels), key="inspect_run")]
+    download_model_button(inspected_run, key="download_model", label="Download this trained model (.keras)")
+    show_inside(inspected_run)
 
 # ---------------------------------------------------------------------------------------------
 
 st.subheader("What the seeds reported (their numbers, not measured here)")
+seed_reported = pd.DataFrame(SEED_REPORTED)
 st.dataframe(
-    pd.DataFrame(SEED_REPORTED),
+    seed_reported,
     hide_index=True,
     column_config={"reported test accuracy": st.column_config.NumberColumn(format="percent")},
     key="seed_reported",
 )
+download_csv_button(seed_reported, "cifar_seed_reported.csv", key="download_seed_reported")
 st.caption(
     "Seed 003 trained on 8,000 gray images for 5,000 iterations; seed 004 on the full 50,000 colour images. "
     "Runs here use whatever data and budget you chose, and the offline fallback is a different task entirely."

@@ -66,7 +66,7 @@ def test_every_control_reruns_cleanly() -> None:
     at.number_input(key="iterations").set_value(300).run()
     at.radio(key="dataset").set_value("cifar10").run()
     assert any("32×32 colour" in warning.value for warning in at.warning)
-    at.radio(key="mode").set_value("Compare: sweep one control").run()
+    at.radio(key="mode").set_value("compare").run()
     for control in SWEEPABLE:
         at.selectbox(key="sweep_control").set_value(control).run()
         assert not at.exception, control
@@ -95,6 +95,8 @@ def test_a_tiny_run_fills_the_table_curves_and_inspection(monkeypatch) -> None:
     stats = [frame.value for frame in at.dataframe if list(frame.value.columns) == ["layer", "mean", "std", "var"]]
     assert stats and stats[0]["layer"].tolist() == ["conv1", "conv2", "conv3"]
     assert at.button(key="train").disabled
+    downloads = {button.key for button in at.get("download_button")}
+    assert {"download_runs", "download_model", "download_activation_stats", "download_seed_reported"} <= downloads
 
     at.number_input(key="test_index").set_value(5).run()
     at.selectbox(key="explain_class").set_value(3).run()
@@ -138,7 +140,7 @@ def test_a_diverging_run_is_recorded_not_a_crash() -> None:
 
 def test_compare_mode_trains_each_value() -> None:
     at = _tiny(app_test(PAGE, timeout=180), per_class=10)
-    at.radio(key="mode").set_value("Compare: sweep one control").run()
+    at.radio(key="mode").set_value("compare").run()
     at.selectbox(key="sweep_control").set_value("activation").run()
     at.multiselect(key="sweep_values_activation").set_value(["relu", "tanh"]).run()
     at.button(key="train").click().run()
@@ -146,3 +148,50 @@ def test_compare_mode_trains_each_value() -> None:
     table = _runs_table(at)
     assert sorted(table["activation"]) == ["relu", "tanh"]
     assert at.button(key="train").disabled
+
+
+def _linked(query: dict[str, str]):
+    """The page opened from a pasted link: the query is set before the page's first run."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def test_a_shared_link_reopens_the_same_experiment() -> None:
+    at = _linked({
+        "architecture": "cifar_lenet", "learning_rate": "0.0001", "dropout": "0.25", "length_unit": "iterations",
+        "iterations": "300", "mode": "compare", "sweep_control": "optimizer", "sweep_values_optimizer": "sgd,rmsprop",
+    })
+    assert not at.error and len(at.toast) == 0
+    assert at.selectbox(key="architecture").value == "cifar_lenet"
+    # Settings the link leaves out start from the LeNet's own recipe, as if it had been chosen by hand.
+    assert at.selectbox(key="initializer").value == PRESETS["cifar_lenet"]["initializer"]
+    assert at.selectbox(key="batch_size").value == PRESETS["cifar_lenet"]["batch_size"]
+    assert at.select_slider(key="learning_rate").value == 1e-4
+    assert at.slider(key="dropout").value == 0.25
+    assert at.number_input(key="iterations").value == 300
+    assert at.multiselect(key="sweep_values_optimizer").value == ["sgd", "rmsprop"]
+    assert at.button(key="train").label == "Train 2 runs"
+    at.selectbox(key="activation").set_value("tanh").run()
+    assert at.query_params["activation"] == "tanh" and at.query_params["architecture"] == "cifar_lenet"
+    assert list_cached_runs() == []
+
+
+def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
+    at = _linked({"architecture": "vgg16", "learning_rate": "0.5", "batch_size": "100", "epochs": "2", "mode": "both"})
+    assert not at.error
+    assert at.selectbox(key="architecture").value == "cifar_fast"
+    assert at.select_slider(key="learning_rate").value == PRESETS["cifar_fast"]["learning_rate"]
+    assert at.selectbox(key="batch_size").value == PRESETS["cifar_fast"]["batch_size"]
+    assert at.number_input(key="epochs").value == 2
+    assert at.radio(key="mode").value == "single"
+    notices = " ".join(toast.value for toast in at.toast)
+    assert all(name in notices for name in ("architecture", "learning_rate", "batch_size", "mode"))
+    assert at.query_params["batch_size"] == str(PRESETS["cifar_fast"]["batch_size"])
