@@ -31,6 +31,15 @@ from core.datasets import Dataset, load_dataset
 from core.datasets.audio import AXIS_ORDERS, NPY_FILES, audio_npy_dataset, data_dir_wav_folders
 from core.training import RunResult, TrainingProgress, cached_result, load_model, train
 from core.uploads import AUDIO_SUFFIXES, safe_extract_zip
+from ui.export import download_csv_button, download_model_button
+from ui.shareable import (
+    share_link,
+    shared_number,
+    shared_radio,
+    shared_select_slider,
+    shared_selectbox,
+    shared_slider,
+)
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 SOURCES = {
@@ -109,29 +118,40 @@ st.markdown(
 
 # ---------------------------------------------------------------------------------------------
 st.header("1 · Data and features")
-source = st.radio("Data", tuple(SOURCES), format_func=SOURCES.get, horizontal=True, key="audio_source")
+source = shared_radio("Data", tuple(SOURCES), format_func=SOURCES.get, horizontal=True, key="audio_source")
 with st.container(border=True):
     rate_column, clip_column, bands_column, kind_column = st.columns(4)
-    sample_rate = rate_column.selectbox(
-        "Sample rate (Hz)", (8000, 16000, 22050), key="sample_rate", disabled=source == "npy",
-        help="Every clip is resampled to this rate with a polyphase filter. FSDD is recorded at 8 kHz.",
-    )
-    clip_seconds = clip_column.slider(
-        "Clip length (s)", 0.25, 5.0, 1.0, 0.25, key="clip_seconds", disabled=source == "npy",
-        help="Longer recordings are trimmed, shorter ones padded with silence at the end.",
-    )
-    mel_bands = bands_column.slider("Mel bands", 8, 128, 40, 4, key="mel_bands", disabled=source == "npy", help="40, as in the seed.")
-    kind = kind_column.radio(
-        "Features", audio.FEATURE_KINDS, format_func={"log_mel": "log-mel", "mfcc": "MFCC"}.get, key="feature_kind",
-        disabled=source == "npy", horizontal=True,
-    )
+    with rate_column:
+        sample_rate = shared_selectbox(
+            "Sample rate (Hz)", (8000, 16000, 22050), key="sample_rate", disabled=source == "npy",
+            help="Every clip is resampled to this rate with a polyphase filter. FSDD is recorded at 8 kHz.",
+        )
+    with clip_column:
+        clip_seconds = shared_slider(
+            "Clip length (s)", 0.25, 5.0, default=1.0, step=0.25, key="clip_seconds", disabled=source == "npy",
+            help="Longer recordings are trimmed, shorter ones padded with silence at the end.",
+        )
+    with bands_column:
+        mel_bands = shared_slider(
+            "Mel bands", 8, 128, default=40, step=4, key="mel_bands", disabled=source == "npy", help="40, as in the seed."
+        )
+    with kind_column:
+        kind = shared_radio(
+            "Features", audio.FEATURE_KINDS, format_func={"log_mel": "log-mel", "mfcc": "MFCC"}.get, key="feature_kind",
+            disabled=source == "npy", horizontal=True,
+        )
     frame_column, hop_column, mfcc_column, _ = st.columns(4)
-    frame_length = frame_column.selectbox("Frame length (samples)", (128, 256, 512, 1024), index=1, key="frame_length", disabled=source == "npy")
-    hop_length = hop_column.selectbox("Hop (samples)", (64, 128, 256, 512), index=1, key="hop_length", disabled=source == "npy")
-    mfcc_count = mfcc_column.slider(
-        "MFCC coefficients", 4, 40, 13, key="mfcc_count", disabled=source == "npy" or kind != "mfcc",
-        help="The first coefficients of the cosine transform of each log-mel frame.",
-    )
+    with frame_column:
+        frame_length = shared_selectbox(
+            "Frame length (samples)", (128, 256, 512, 1024), default=256, key="frame_length", disabled=source == "npy"
+        )
+    with hop_column:
+        hop_length = shared_selectbox("Hop (samples)", (64, 128, 256, 512), default=128, key="hop_length", disabled=source == "npy")
+    with mfcc_column:
+        mfcc_count = shared_slider(
+            "MFCC coefficients", 4, 40, default=13, key="mfcc_count", disabled=source == "npy" or kind != "mfcc",
+            help="The first coefficients of the cosine transform of each log-mel frame.",
+        )
 
 dataset: Dataset | None = None
 data_dir = settings.data_dir()
@@ -163,7 +183,7 @@ try:
         uploads = st.file_uploader(
             f"The four arrays ({', '.join(NPY_FILES)}), saved with np.save", type=["npy"], accept_multiple_files=True, key="npy_upload"
         )
-        axis_order = st.radio(
+        axis_order = shared_radio(
             "Axis order of each example", AXIS_ORDERS, format_func=AXIS_LABELS.get, horizontal=True, key="axis_order",
             help="The seed stores 40 mel bands × 501 frames. 'detect' assumes there are fewer bands than frames.",
         )
@@ -225,28 +245,38 @@ st.header("2 · Models")
 with st.container(border=True):
     forest_column, cnn_column, rnn_column = st.columns(3)
     with forest_column:
-        tree_choice = st.selectbox(
-            "Random forest: trees", (*TREE_CHOICES, "other"), index=2, key="trees_choice",
+        tree_choice = shared_selectbox(
+            "Random forest: trees", (*TREE_CHOICES, "other"), default=TREE_CHOICES[2], key="trees_choice",
             format_func=lambda choice: "other…" if choice == "other" else str(choice),
             help="The seed tried 10, 50 and 100 trees on the flattened spectrogram.",
         )
-        trees = int(st.number_input("Number of trees", 1, 1000, 200, key="trees_other")) if tree_choice == "other" else int(tree_choice)
+        trees = (
+            int(shared_number("Number of trees", min_value=1, max_value=1000, default=200, key="trees_other"))
+            if tree_choice == "other" else int(tree_choice)
+        )
     with cnn_column:
         st.markdown(
             "**CNN** (the seed's): conv 5×5×32 ReLU → max-pool 2 → conv 5×5×32 'same' ReLU → max-pool 2 → flatten → softmax."
         )
     with rnn_column:
-        cell = st.selectbox("Recurrent net", tuple(CELL_NAMES), format_func=CELL_NAMES.get, key="rnn_cell",
-                            help="32 units, every timestep kept and flattened into the softmax, as in the seed.")
+        cell = shared_selectbox("Recurrent net", tuple(CELL_NAMES), format_func=CELL_NAMES.get, key="rnn_cell",
+                                help="32 units, every timestep kept and flattened into the softmax, as in the seed.")
     epochs_column, batch_column, rate_column, patience_column = st.columns(4)
-    epochs = int(epochs_column.number_input("Epochs (networks)", 1, 200, 20, key="epochs", help="The seed allowed up to 50."))
-    batch_size = int(batch_column.selectbox("Batch size", (16, 32, 64, 128), index=1, key="batch_size",
-                                            help="The seed used 64 for the CNN and 32 for the LSTM."))
-    learning_rate = float(rate_column.select_slider("Learning rate (Adam)", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2), value=1e-3, key="learning_rate"))
-    patience = int(patience_column.number_input(
-        "Early-stopping patience", 0, 50, 10, key="patience",
-        help="Stop when the validation loss has not improved for this many epochs and keep the best weights; 0 turns it off.",
-    ))
+    with epochs_column:
+        epochs = int(shared_number("Epochs (networks)", min_value=1, max_value=200, default=20, key="epochs", help="The seed allowed up to 50."))
+    with batch_column:
+        batch_size = int(shared_selectbox("Batch size", (16, 32, 64, 128), default=32, key="batch_size",
+                                          help="The seed used 64 for the CNN and 32 for the LSTM."))
+    with rate_column:
+        learning_rate = float(shared_select_slider(
+            "Learning rate (Adam)", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2), default=1e-3, key="learning_rate"
+        ))
+    with patience_column:
+        patience = int(shared_number(
+            "Early-stopping patience", min_value=0, max_value=50, default=10, key="patience",
+            help="Stop when the validation loss has not improved for this many epochs and keep the best weights; 0 turns it off.",
+        ))
+    share_link()
 
 network_configs = {
     "cnn": cnn_config(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
@@ -299,9 +329,9 @@ else:
             st.warning(f"{label}: {result.message}", icon=":material/warning:")
     if pending and not clicked:
         st.caption("Some models have not run with these settings yet; their columns are missing until you train.")
-    rows = comparison_rows(forest_result, labelled, features.y_test, features.num_classes)
+    rows = pd.DataFrame(comparison_rows(forest_result, labelled, features.y_test, features.num_classes))
     st.dataframe(
-        pd.DataFrame(rows), hide_index=True, key="results_table",
+        rows, hide_index=True, key="results_table",
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "macro-F1": st.column_config.NumberColumn(format="%.3f"),
@@ -310,6 +340,17 @@ else:
             "params": st.column_config.NumberColumn(format="localized"),
         },
     )
+    download_csv_button(rows, "audio_models_results.csv", key="download_results")
+    if labelled:
+        download_columns = st.columns(len(labelled))
+        for column, (role, result) in zip(download_columns, network_results.items()):
+            with column:
+                download_model_button(result, key=f"download_{role}", label=f"{network_label(result.config)} (.keras)")
+    if forest_result is not None:
+        st.caption(
+            "The random forest has no download: it is kept only in memory, since a saved scikit-learn model is a "
+            "pickle, and loading a pickle can run code."
+        )
     predictions = {}
     if forest_result is not None:
         predictions[f"Random forest ({forest_result.trees} trees)"] = forest_result.predicted_labels
@@ -327,6 +368,7 @@ else:
         ignore_index=True,
     )
     st.altair_chart(charts.grouped_accuracy_chart(per_class), width="stretch")
+    download_csv_button(per_class, "audio_models_per_class_accuracy.csv", key="download_per_class", label="Per-class accuracy as CSV")
     if labelled:
         history = charts.history_frame({label: result.history for label, result in labelled.items()})
         accuracy_column, loss_column = st.columns(2)

@@ -73,6 +73,13 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
     results = _results(at)
     assert list(results["model"]) == ["Random forest (10 trees)", "Seed's CNN", "LSTM"]
     assert results["test accuracy"].between(0, 1).all()
+    downloads = {button.key: button.label for button in at.get("download_button")}
+    assert downloads == {
+        "download_results": "Download as CSV",
+        "download_cnn": "Seed's CNN (.keras)",
+        "download_rnn": "LSTM (.keras)",
+        "download_per_class": "Per-class accuracy as CSV",
+    }
     at.run()
     assert at.button(key="train_all").disabled and list(_results(at)["model"]) == list(results["model"])
 
@@ -152,3 +159,38 @@ def test_real_fsdd_from_the_data_directory_renders(shared_data, monkeypatch: pyt
     at.radio(key="audio_source").set_value("folder").run()
     assert not at.exception and not at.error
     assert at.selectbox(key="wav_folder").value.name == "fsdd"
+
+
+def _linked(query: dict[str, str]):
+    """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error
+    return at
+
+
+def test_a_link_restores_the_settings_and_a_bad_value_falls_back() -> None:
+    at = _linked({
+        "clip_seconds": "0.5", "mel_bands": "24", "feature_kind": "mfcc", "mfcc_count": "10", "trees_choice": "other",
+        "trees_other": "7", "rnn_cell": "gru", "epochs": "2", "batch_size": "64", "learning_rate": "0.003", "patience": "0",
+    })
+    assert at.slider(key="clip_seconds").value == 0.5 and at.slider(key="mel_bands").value == 24
+    assert at.radio(key="feature_kind").value == "mfcc" and at.slider(key="mfcc_count").value == 10
+    assert at.selectbox(key="trees_choice").value == "other" and at.number_input(key="trees_other").value == 7
+    assert at.selectbox(key="rnn_cell").value == "gru" and at.number_input(key="epochs").value == 2
+    assert at.selectbox(key="batch_size").value == 64 and at.select_slider(key="learning_rate").value == 3e-3
+    assert at.number_input(key="patience").value == 0
+    assert len(at.toast) == 0
+
+    bad = _linked({"hop_length": "100", "rnn_cell": "transformer", "epochs": "2"})
+    assert bad.selectbox(key="hop_length").value == 128 and bad.selectbox(key="rnn_cell").value == "lstm"
+    assert bad.number_input(key="epochs").value == 2
+    notices = " ".join(toast.value for toast in bad.toast)
+    assert "hop_length" in notices and "rnn_cell" in notices
+    assert bad.query_params["hop_length"] == "128"
