@@ -16,7 +16,8 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def train(
 ) -> RunResult:
     """Train ``config`` on ``dataset``, or return the cached run with the same key at once."""
     cache = cache or DiskCache()
-    report = on_progress or (lambda progress: None)
+    report = _broadcast(on_progress)
     key = run_key(config, dataset)
     with key_lock(RUNS_NAMESPACE, key):
         found = _load_entry(cache, key)
@@ -193,6 +194,33 @@ def train(
         if result is None:
             raise RuntimeError(f"run {key} was written but cannot be read back from {cache.root}")
         return dataclasses.replace(result, from_cache=False)
+
+
+_listeners: list[ProgressCallback] = []
+
+
+@contextmanager
+def progress_listener(callback: ProgressCallback) -> Iterator[None]:
+    """Also send every run's progress to ``callback`` while the block runs (a terminal bar, say).
+
+    Command-line tools that drive the pages (``python -m ui.prewarm``) cannot reach the page's
+    own progress callback, so they listen here instead.
+    """
+    _listeners.append(callback)
+    try:
+        yield
+    finally:
+        _listeners.remove(callback)
+
+
+def _broadcast(on_progress: ProgressCallback | None) -> ProgressCallback:
+    def report(progress: TrainingProgress) -> None:
+        if on_progress is not None:
+            on_progress(progress)
+        for listener in tuple(_listeners):
+            listener(progress)
+
+    return report
 
 
 def list_cached_runs(

@@ -7,12 +7,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TopicPage:
-    """One page of the app: its file, its title in the menu, and what it teaches."""
+    """One page of the app: its file, its title in the menu, what it teaches, and how it trains.
+
+    ``train_button`` is the key of the button that trains the page's current settings; pages
+    without one never train. ``python -m ui.prewarm`` clicks it with the default settings.
+    """
 
     path: str
     title: str
     icon: str
     summary: str
+    train_button: str | None = None
 
 
 HOME = TopicPage("app_pages/home.py", "Home", ":material/school:", "What each page teaches.")
@@ -31,6 +36,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         ":material/timeline:",
         "Train a basic RNN, an LSTM and a GRU that read MNIST digits one row per timestep, and race them "
         "against a small CNN: accuracy, parameters, time per epoch and learning curves side by side.",
+        train_button="train",
     ),
     TopicPage(
         "app_pages/cnn_calculator.py",
@@ -45,6 +51,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         ":material/tune:",
         "Train the homework CNNs on CIFAR-10 and sweep activation, learning rate, optimizer or initialisation; "
         "compare runs' curves, then look inside: filters, feature maps, activation statistics, saliency and Grad-CAM.",
+        train_button="train",
     ),
     TopicPage(
         "app_pages/audio_models.py",
@@ -52,6 +59,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         ":material/graphic_eq:",
         "Turn sounds into log-mel spectrograms and race a random forest, a CNN and an LSTM on them: "
         "synthetic sounds, spoken digits, your own WAVs or the seed's .npy features, with confusion matrices and curves.",
+        train_button="train_all",
     ),
     TopicPage(
         "app_pages/transfer_learning.py",
@@ -59,6 +67,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         ":material/swap_horiz:",
         "Reuse a trained network's convolutions on a new task three ways on one split: frozen feature extraction on "
         "cached features, fine-tuning the last block, and from scratch; VGG16 when its weights are here, an in-app source CNN otherwise.",
+        train_button="tl_train",
     ),
     TopicPage(
         "app_pages/feature_maps.py",
@@ -66,5 +75,6 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         ":material/pets:",
         "Train seed 004's small binary CNN on cats vs dogs, then look inside: every conv layer's feature maps for "
         "an image of your choice and the first layer's 32 filters.",
+        train_button="fm_train",
     ),
 )
