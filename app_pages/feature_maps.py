@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -32,6 +34,15 @@ SEED_004_LAYERS = [
     {"type": "dense", "units": 32},
     {"type": "dense", "units": 1},
 ]
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 grayscale grid as PNG, for the image download buttons (these pictures are not Altair charts)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
 
 st.title("Cats vs dogs: feature maps")
 st.markdown(
@@ -170,12 +181,18 @@ left.markdown(
 )
 with right:
     for name, maps in viz.feature_maps(model, prepared):
-        st.image(
-            viz.feature_map_grid(maps),
-            caption=f"{name}: {maps.shape[-1]} maps of {maps.shape[0]}×{maps.shape[1]}",
-            width="stretch",
+        grid = viz.feature_map_grid(maps)
+        st.image(grid, caption=f"{name}: {maps.shape[-1]} maps of {maps.shape[0]}×{maps.shape[1]}", width="stretch")
+        st.download_button(
+            f"{name} maps (.png)", data=png_bytes(grid), file_name=f"feature_maps_{name}.png", mime="image/png",
+            key=f"fm_download_{name}", icon=":material/image:", on_click="ignore",
         )
 
 st.subheader("First-layer filters")
 kernel = viz.conv_layers(model)[0].get_weights()[0]
-st.image(viz.filter_grid(kernel, upscale=12), caption="conv1: 32 filters of 3×3, each min–max normalised", width=480)
+filters = viz.filter_grid(kernel, upscale=12)
+st.image(filters, caption="conv1: 32 filters of 3×3, each min–max normalised", width=480)
+st.download_button(
+    "Filters (.png)", data=png_bytes(filters), file_name="first_layer_filters.png", mime="image/png",
+    key="fm_download_filters", icon=":material/image:", on_click="ignore",
+)
