@@ -126,14 +126,15 @@ class DiskCache:
         """All published entries, oldest use first."""
         if not self.root.is_dir():
             return []
-        found = [
-            entry
-            for namespace in self.root.iterdir()
-            if namespace.is_dir() and not namespace.name.startswith(".")
-            for entry in namespace.iterdir()
-            if entry.is_dir() and not entry.name.startswith(_TEMP_PREFIX)
-        ]
-        return sorted(found, key=lambda entry: entry.stat().st_mtime)
+        found = []
+        for namespace in _children(self.root):
+            if not namespace.is_dir() or namespace.name.startswith("."):
+                continue
+            for entry in _children(namespace):
+                used = _modified(entry)
+                if used is not None and entry.is_dir() and not entry.name.startswith(_TEMP_PREFIX):
+                    found.append((used, entry))
+        return [entry for _, entry in sorted(found)]
 
     def size_bytes(self) -> int:
         """Disk used by the cache, temporary directories included."""
@@ -143,9 +144,10 @@ class DiskCache:
         """Drop stale temporaries and least-recently-used entries until under the size limit."""
         removed: list[Path] = []
         stale_after = time.time() - 3600
-        for namespace in self.root.iterdir() if self.root.is_dir() else ():
-            for child in namespace.iterdir() if namespace.is_dir() else ():
-                if child.name.startswith(_TEMP_PREFIX) and child.stat().st_mtime < stale_after:
+        for namespace in _children(self.root):
+            for child in _children(namespace) if namespace.is_dir() else ():
+                modified = _modified(child)
+                if child.name.startswith(_TEMP_PREFIX) and modified is not None and modified < stale_after:
                     shutil.rmtree(child, ignore_errors=True)
         entries = self.entries()
         sizes = {entry: settings.directory_size_bytes(entry) for entry in entries}
@@ -161,13 +163,35 @@ class DiskCache:
         return removed
 
     def clear(self) -> None:
-        """Remove everything in the cache directory."""
-        if self.root.is_dir():
-            for child in self.root.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
+        """Remove every published entry and loose file; writes in progress are left to finish.
+
+        Deleting another session's temporary directory would make its training fail at the
+        final rename, so only stale temporaries go (in :meth:`evict`).
+        """
+        for entry in self.entries():
+            shutil.rmtree(entry, ignore_errors=True)
+        for namespace in _children(self.root):
+            for child in _children(namespace) if namespace.is_dir() else (namespace,):
+                if child.is_file():
                     child.unlink(missing_ok=True)
+            if namespace.is_dir() and not any(_children(namespace)):
+                shutil.rmtree(namespace, ignore_errors=True)
+        self.evict()
+
+
+def _children(folder: Path) -> list[Path]:
+    """A folder's children, or none if it vanished (another session may be clearing or evicting)."""
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _modified(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def cached_arrays(

@@ -37,7 +37,7 @@ def test_clear_cache_button_empties_the_cache(isolated_environment) -> None:
     (isolated_environment / "runs" / "abc").mkdir(parents=True)
     (isolated_environment / "runs" / "abc" / "result.json").write_text("{}")
     at = app_test()
-    at.sidebar.button[0].click().run()
+    at.button(key="clear_cache").click().run()
     assert not at.exception
     assert not (isolated_environment / "runs").exists()
 

@@ -98,3 +98,33 @@ def test_clear_removes_everything(tmp_path) -> None:
     cache.put("runs", "k", lambda folder: (folder / "f").write_text("x"))
     cache.clear()
     assert cache.entries() == [] and cache.size_bytes() == 0
+
+
+def test_clear_leaves_writes_in_progress_alone(tmp_path) -> None:
+    cache = DiskCache(tmp_path)
+    cache.put("runs", "done", lambda folder: (folder / "f").write_text("x"))
+    in_progress = tmp_path / "runs" / ".tmp-other-1234"
+    in_progress.mkdir()
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "vgg.h5").write_bytes(b"w")
+    cache.clear()
+    assert cache.entries() == []
+    assert in_progress.is_dir()
+    assert not (tmp_path / "weights").exists()
+
+
+def test_listing_survives_entries_vanishing(tmp_path, monkeypatch) -> None:
+    from pathlib import Path
+
+    cache = DiskCache(tmp_path)
+    cache.put("runs", "a", lambda folder: (folder / "f").write_text("x"))
+    original_stat = Path.stat
+
+    def vanishing(self, *args, **kwargs):
+        if self.name == "a":
+            raise FileNotFoundError(self)
+        return original_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", vanishing)
+    assert cache.entries() == []
+    cache.evict()

@@ -31,7 +31,13 @@ def draw_sidebar() -> None:
             f"{settings.format_bytes(used)} used of {settings.format_bytes(cache.limit_bytes)} "
             f"({len(cache.entries())} entries; least recently used go first)."
         )
-        clicked = st.button("Clear cache", icon=":material/delete:", help="Delete every trained run and cached feature.", key="clear_cache")
+        # Behind a confirmation: on a classroom server one click empties everyone's pre-warmed runs.
+        with st.popover("Clear cache…", icon=":material/delete:"):
+            st.caption(
+                "Deletes every trained run and cached feature for everyone using this server; "
+                "pre-warmed pages will train again. Trainings in progress still finish."
+            )
+            clicked = st.button("Yes, clear the cache", type="primary", key="clear_cache")
         if clicked:
             cache.clear()
             st.cache_resource.clear()
