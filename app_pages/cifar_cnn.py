@@ -49,7 +49,7 @@ MODES = {"single": "Single run", "compare": "Compare: sweep one control"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
-@st.cache_resource(show_spinner="Loading CIFAR-10…")
+@st.cache_resource(show_spinner="Loading CIFAR-10…", max_entries=4)
 def load_cifar(name: str, data_dir: str | None, per_class: int, seed: int) -> Dataset:
     """A CIFAR variant with ``per_class`` training images per class, shared read-only by every session."""
     return load_dataset(name, data_dir=data_dir, per_class=per_class, seed=seed)
