@@ -27,6 +27,7 @@ from core.audio_models import (
     rnn_config,
     train_forest,
 )
+from core.cache import DiskCache
 from core.datasets import Dataset, load_dataset
 from core.datasets.audio import AXIS_ORDERS, NPY_FILES, audio_npy_dataset, data_dir_wav_folders
 from core.training import RunResult, TrainingProgress, cached_result, load_model, train
@@ -75,9 +76,17 @@ def folder_data(folder: str, sample_rate: int, clip_seconds: float) -> Dataset:
 @st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
 def zip_data(digest: str, _payload: bytes, sample_rate: int, clip_seconds: float) -> Dataset:
     """An uploaded zip of WAVs, unpacked safely once per content hash into the cache folder."""
-    destination = settings.cache_dir() / "audio-uploads" / digest
-    if not destination.is_dir():
-        safe_extract_zip(_payload, destination, suffixes=AUDIO_SUFFIXES, max_files=MAX_ZIP_FILES, max_total_bytes=MAX_ZIP_BYTES)
+    # Published by atomic rename, so a failed or interrupted unpack is never mistaken for a dataset.
+    uploads = DiskCache()
+    destination = uploads.get("audio-uploads", digest)
+    if destination is None:
+        destination = uploads.put(
+            "audio-uploads",
+            digest,
+            lambda folder: safe_extract_zip(
+                _payload, folder, suffixes=AUDIO_SUFFIXES, max_files=MAX_ZIP_FILES, max_total_bytes=MAX_ZIP_BYTES
+            ),
+        )
     return load_dataset(
         "wav_folder", folder=destination, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name="uploaded zip", source="WAV files from the uploaded zip"
     )

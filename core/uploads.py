@@ -11,6 +11,7 @@ import shutil
 import stat
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -80,7 +81,15 @@ def load_npy(source: Source, *, name: str = "array.npy") -> np.ndarray:
     """Load a ``.npy`` file without ever unpickling; object arrays are refused with an explanation."""
     stream = _as_stream(source)
     try:
+        if stream.read(6) != b"\x93NUMPY":
+            raise UploadError(
+                f"{name} is not a .npy file: it lacks the NumPy header (a CSV, an .npz archive or another "
+                "format renamed?). Save each array with np.save."
+            )
+        stream.seek(0)
         array = np.load(stream, allow_pickle=False)
+    except UploadError:
+        raise
     except ValueError as error:
         if "pickle" in str(error).lower() or "object" in str(error).lower():
             raise UploadError(
@@ -93,8 +102,6 @@ def load_npy(source: Source, *, name: str = "array.npy") -> np.ndarray:
     finally:
         if isinstance(source, (str, Path)):
             stream.close()
-    if isinstance(array, np.lib.npyio.NpzFile):
-        raise UploadError(f"{name} is an .npz archive; upload the individual .npy arrays")
     return array
 
 
@@ -176,7 +183,7 @@ def safe_extract_zip(
             except UploadError:
                 shutil.rmtree(destination, ignore_errors=True)
                 raise
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as error:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, ValueError) as error:
                 shutil.rmtree(destination, ignore_errors=True)
                 raise UploadError(f"the zip member {info.filename!r} is corrupt: {error}") from None
             kept.append(target)

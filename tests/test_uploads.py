@@ -72,6 +72,17 @@ def test_npy_roundtrip_and_garbage() -> None:
     np.testing.assert_array_equal(load_npy(buffer.getvalue()), np.arange(6).reshape(2, 3))
     with pytest.raises(UploadError, match="not a valid .npy"):
         load_npy(b"\x93NUMPY garbage", name="x.npy")
+    with pytest.raises(UploadError, match="lacks the NumPy header"):
+        load_npy(b"1,2,3\n4,5,6\n", name="table.npy")
+
+
+def test_corrupt_deflate_stream_is_an_upload_error_and_leaves_nothing(tmp_path) -> None:
+    data = bytearray(_zip({"zero/a.wav": b"RIFF" + bytes(range(256)) * 40}))
+    start = data.find(b"PK\x03\x04") + 30 + len("zero/a.wav")
+    data[start + 5 : start + 60] = b"\xff" * 55  # garble the compressed bytes, keep the headers
+    with pytest.raises(UploadError, match="corrupt"):
+        safe_extract_zip(bytes(data), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_zip_slip_is_refused_and_writes_nothing(tmp_path) -> None:
