@@ -25,6 +25,57 @@ def data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def no_data_dir_message() -> str:
+    """How to give DL Lab a data directory, for pages whose folder option needs one."""
+    return (
+        f"There is no data directory: set {DATA_DIR_ENV} to a folder when starting the app "
+        f"(e.g. `{DATA_DIR_ENV}=~/dllab-data streamlit run app.py`) and put one folder per dataset inside it."
+    )
+
+
+def resolve_data_subfolder(text_or_name: str | Path, data_directory: Path | None = None) -> Path:
+    """The real path of a folder inside the data directory, from its name or a path typed below it.
+
+    Symlinks and ``..`` are resolved first, so neither can lead outside: on a shared classroom
+    server the pages may only read what the teacher put in ``DLLAB_DATA_DIR``. ``data_directory``
+    defaults to :func:`data_dir`. Raises ``ValueError`` when there is no data directory, the text
+    is empty, or the folder is not strictly inside the data directory. The message never says
+    whether an outside path exists.
+    """
+    root = data_directory if data_directory is not None else data_dir()
+    if root is None:
+        raise ValueError(no_data_dir_message())
+    root = Path(root).resolve()
+    text = str(text_or_name).strip()
+    if not text:
+        raise ValueError(f"Choose a folder inside the data directory ({root}).")
+    candidate = (root / Path(text).expanduser()).resolve()
+    if candidate == root or not candidate.is_relative_to(root):
+        raise ValueError(
+            f"{text!r} is not a folder inside the data directory ({root}); only its subfolders can be used."
+        )
+    if not candidate.is_dir():
+        raise ValueError(f"{candidate.relative_to(root)} is not a folder in the data directory ({root}).")
+    return candidate
+
+
+def data_subfolders(data_directory: Path | None = None) -> list[str]:
+    """Names of the visible folders directly inside the data directory that really lie inside it."""
+    root = data_directory if data_directory is not None else data_dir()
+    if root is None or not Path(root).is_dir():
+        return []
+    names = []
+    for child in sorted(Path(root).iterdir()):
+        if child.name.startswith(".") or not child.is_dir():
+            continue
+        try:
+            resolve_data_subfolder(child.name, Path(root))
+        except ValueError:
+            continue  # a symlink out of the data directory
+        names.append(child.name)
+    return names
+
+
 def cache_dir() -> Path:
     """The cache directory from ``DLLAB_CACHE_DIR``, default ``~/.cache/dllab``; created on demand."""
     value = os.environ.get(CACHE_DIR_ENV, "").strip()
