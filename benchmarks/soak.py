@@ -1,0 +1,135 @@
+"""Soak and concurrency: does memory stay flat over 50 trainings, and do 4 sessions training at once agree?
+
+``soak`` trains 50 different tiny sequence models through the cached engine (and loads each
+trained model, as a page does to inspect it) and samples resident memory. ``concurrency`` runs
+four AppTest sessions of the sequence page in threads, each training a different unit count.
+Both run against a throwaway cache unless ``DLLAB_CACHE_DIR`` is already set by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.common import print_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SEQUENCE_PAGE = "app_pages/sequence_models.py"
+
+
+def rss_megabytes() -> float:
+    """This process's resident memory (VmRSS) in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1000
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> list[float]:
+    """Train ``runs`` distinct tiny configurations one after another; RSS (MB) after each.
+
+    ``kind`` is ``"mlp"`` (a dense net, the cheapest fit) or a sequence-page model such as ``"simple_rnn"``.
+    """
+    from core.datasets import load_dataset
+    from core.models.sequence import sequence_config
+    from core.training import TrainConfig, load_model, options, train
+
+    dataset = load_dataset("mnist", train_size=train_size, seed=0)
+    samples = []
+    for index in range(runs):
+        if kind == "mlp":
+            config = TrainConfig("mlp", model_options=options(hidden_units=4 + index), epochs=1, batch_size=32)
+        else:
+            config = sequence_config(kind, units=4 + index, epochs=1, batch_size=32)
+        result = train(config, dataset)
+        load_model(result).predict(dataset.x_test[:4].astype("float32") / 255.0, verbose=0)
+        samples.append(rss_megabytes())
+    return samples
+
+
+def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int = 200) -> dict:
+    """Four sequence-page sessions train at once; returns wall time, fits per config and per-session results."""
+    import core.training
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import app_test
+
+    fits: Counter = Counter()
+    real_fit = core.training._fit
+
+    def counting_fit(config, dataset, report):
+        fits[config] += 1
+        return real_fit(config, dataset, report)
+
+    core.training._fit = counting_fit
+    outcomes: dict[int, dict] = {}
+
+    def session(unit_count: int) -> None:
+        try:
+            at = app_test(SEQUENCE_PAGE, timeout=300)
+            if unit_count in (50, 128, 300):
+                at.selectbox(key="units_choice").set_value(unit_count).run()
+            else:
+                at.selectbox(key="units_choice").set_value("other").run()
+                at.number_input(key="units_other").set_value(unit_count).run()
+            at.multiselect(key="models").set_value(["simple_rnn"]).run()
+            at.number_input(key="epochs").set_value(1).run()
+            at.number_input(key="train_size").set_value(train_size).run()
+            at.button(key="train").click().run()
+            table = at.dataframe[0].value if len(at.dataframe) else None
+            outcomes[unit_count] = {
+                "exception": [str(item.value) for item in at.exception],
+                "errors": [item.value for item in at.error],
+                "models": list(table["model"]) if table is not None else [],
+                "status": list(table["status"]) if table is not None else [],
+            }
+        except Exception as error:  # reported, not raised: the caller asserts on every session
+            outcomes[unit_count] = {"exception": [repr(error)], "errors": [], "models": [], "status": []}
+
+    started = time.perf_counter()
+    try:
+        threads = [threading.Thread(target=session, args=(count,)) for count in units]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        core.training._fit = real_fit
+    return {"wall_seconds": time.perf_counter() - started, "fits": fits, "outcomes": outcomes}
+
+
+def run() -> list[dict]:
+    """The soak (RSS after 5 and after 50 trainings) and the 4-session concurrency wall time."""
+    own_cache = "DLLAB_CACHE_DIR" not in os.environ
+    if own_cache:
+        os.environ["DLLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="dllab-soak-")
+    os.environ.setdefault("DLLAB_OFFLINE", "1")
+    measured = concurrency()
+    rows = []
+    for kind in ("mlp", "simple_rnn"):
+        started = time.perf_counter()
+        samples = soak(kind=kind)
+        rows.append(
+            {
+                "soak model": kind,
+                "rss after 5 (MB)": round(samples[4], 1),
+                "rss after 50 (MB)": round(samples[-1], 1),
+                "growth %": round(100 * (samples[-1] - samples[4]) / samples[4], 1),
+                "soak s": round(time.perf_counter() - started, 1),
+                "4 sessions wall s": round(measured["wall_seconds"], 1),
+                "fits per config": sorted(set(measured["fits"].values())),
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    print_table(run(), "Soak (50 tiny trainings) and 4 concurrent sessions")

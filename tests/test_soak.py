@@ -1,0 +1,83 @@
+"""Concurrency (4 sessions training at once), a 50-run memory soak, and cache-size eviction through a page."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.soak import concurrency, soak
+from conftest import app_test
+from core.cache import DiskCache
+from core.datasets import load_dataset
+from core.training import RUNS_NAMESPACE, cached_result, list_cached_runs, load_model
+
+pytestmark = pytest.mark.slow
+
+
+def test_four_sessions_train_at_once_and_the_cache_stays_consistent(record_property) -> None:
+    measured = concurrency((50, 128, 300, 17))
+    record_property("concurrency_wall_seconds", round(measured["wall_seconds"], 1))
+    print(f"\n4 concurrent sessions: {measured['wall_seconds']:.1f} s wall")
+    for units, outcome in measured["outcomes"].items():
+        assert outcome["exception"] == [] and outcome["errors"] == [], (units, outcome)
+        assert outcome["models"] == [f"RNN ({units})"] and outcome["status"] == ["ok"], (units, outcome)
+    # Each configuration was fitted exactly once, and every entry is whole and loads.
+    assert sorted(config.model_kwargs["units"] for config in measured["fits"]) == [17, 50, 128, 300]
+    assert set(measured["fits"].values()) == {1}
+    cache = DiskCache()
+    assert not list((cache.root / RUNS_NAMESPACE).glob(".tmp-*"))
+    runs = list_cached_runs()
+    assert len(runs) == len(list((cache.root / RUNS_NAMESPACE).iterdir())) == 4
+    dataset = load_dataset("mnist", train_size=200, seed=0)
+    for config in measured["fits"]:
+        result = cached_result(config, dataset)
+        assert result is not None and load_model(result).count_params() == result.params
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "TensorFlow 2.21 / Keras 3.15 keep ~3 MB per fitted model even after keras.backend.clear_session() "
+        "and gc (a bare Keras loop shows it; keras-team/keras#17458): ~4.7 MB per tiny engine run here, "
+        "+28% after 50. The engine already clears the session and bounds its model cache; the remaining "
+        "fix would be fitting in a child process."
+    ),
+)
+def test_fifty_trainings_keep_memory_flat(record_property) -> None:
+    samples = soak(50)
+    growth = (samples[-1] - samples[4]) / samples[4]
+    record_property("rss_after_5_mb", round(samples[4], 1))
+    record_property("rss_after_50_mb", round(samples[-1], 1))
+    print(f"\nsoak RSS: after 5 {samples[4]:.0f} MB, after 50 {samples[-1]:.0f} MB ({100 * growth:+.1f}%)")
+    assert len(list_cached_runs()) == 50
+    assert growth < 0.20, samples
+
+
+def test_a_tiny_cache_limit_evicts_the_oldest_runs_and_the_newest_still_shows(monkeypatch) -> None:
+    # One tiny run's entry is ~200-700 kB; a 1 MB limit holds about one of them.
+    monkeypatch.setenv("DLLAB_CACHE_LIMIT_MB", "1")
+    at = app_test("app_pages/sequence_models.py", timeout=180)
+    at.multiselect(key="models").set_value(["simple_rnn"]).run()
+    at.number_input(key="epochs").set_value(1).run()
+    at.number_input(key="train_size").set_value(100).run()
+    trained = []
+    for units in (50, 128, 300):
+        at.selectbox(key="units_choice").set_value(units).run()
+        at.button(key="train").click().run()
+        assert not at.exception and not at.error
+        assert at.dataframe[0].value["model"].tolist() == [f"RNN ({units})"]
+        (newest,) = [run for run in list_cached_runs() if run.config.model_kwargs["units"] == units]
+        trained.append(newest.key)
+    cache = DiskCache()
+    assert cache.size_bytes() <= cache.limit_bytes or len(cache.entries()) == 1
+    kept = [key for key in trained if cache.entry_path(RUNS_NAMESPACE, key).is_dir()]
+    assert kept[-1:] == trained[-1:] and trained[0] not in kept  # the oldest went first, the newest stays
+    # The newest run still shows on a fresh visit without training; the evicted one asks to train again.
+    again = app_test("app_pages/sequence_models.py")
+    again.multiselect(key="models").set_value(["simple_rnn"]).run()
+    again.number_input(key="epochs").set_value(1).run()
+    again.number_input(key="train_size").set_value(100).run()
+    again.selectbox(key="units_choice").set_value(300).run()
+    assert not again.exception and again.button(key="train").disabled
+    assert again.dataframe[0].value["model"].tolist() == ["RNN (300)"]
+    again.selectbox(key="units_choice").set_value(50).run()
+    assert not again.exception and not again.button(key="train").disabled
