@@ -157,8 +157,22 @@ class RunResult:
 
 
 def run_key(config: TrainConfig, dataset: Dataset) -> str:
-    """The cache key: the configuration and the data it was trained on."""
-    return stable_hash({"config": config, "dataset": dataset.fingerprint, "name": dataset.name})
+    """The cache key: the configuration and the data it was trained on.
+
+    Model options named ``*_path`` are file locations, not content, and are left out: the same
+    weights reached through another path must reuse the run, so such an option always travels
+    with a content digest option (``weights_path`` with ``weights_digest``).
+    """
+    content_options = tuple((name, value) for name, value in config.model_options if not name.endswith("_path"))
+    keyed = dataclasses.replace(config, model_options=content_options)
+    return stable_hash({"config": keyed, "dataset": dataset.fingerprint, "name": dataset.name})
+
+
+@contextmanager
+def exclusive_compute() -> Iterator[None]:
+    """Hold the server-wide training lock for other heavy Keras work (a frozen base's feature pass)."""
+    with _TRAINING_LOCK:
+        yield
 
 
 def cached_result(

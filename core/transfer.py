@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,15 @@ from core.cache import DiskCache, cached_arrays, stable_hash
 from core.datasets import Dataset
 from core.datasets.images import stratified_split
 from core.datasets.keras_source import keras_models_dir, network_available
-from core.training import ProgressCallback, RunResult, TrainConfig, TrainingProgress, cached_result, train
+from core.training import (
+    ProgressCallback,
+    RunResult,
+    TrainConfig,
+    TrainingProgress,
+    cached_result,
+    exclusive_compute,
+    train,
+)
 
 NOTOP_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 FULL_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
@@ -164,7 +173,8 @@ def store_uploaded_weights(data: bytes, *, name: str = "weights.h5") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"vgg16-notop-{digest}.h5"
     if not target.is_file():
-        partial = folder / f".{target.name}.{os.getpid()}.tmp"
+        # Sessions share one process, so the temporary name must be unique per upload, not per pid.
+        partial = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
         partial.write_bytes(data)
         try:
             check_vgg16_weights(partial, name=name)
@@ -353,26 +363,26 @@ def bottleneck_features(
     computed = {"ran": False}
 
     def compute() -> dict[str, np.ndarray]:
-        import keras
-
         from core.models.transfer import load_base_weights, make_base
 
         computed["ran"] = True
-        base = make_base(spec.kind, data.input_shape)
-        if spec.weights_path:
-            load_base_weights(base, spec.weights_path)
-        total = sum(len(x) for x in splits.values())
-        done = 0
-        outputs: dict[str, np.ndarray] = {}
-        for name, x in splits.items():
-            parts = []
-            for start in range(0, len(x), batch_size):
-                batch = x[start : start + batch_size]
-                parts.append(np.asarray(base(batch, training=False)))
-                done += len(batch)
-                report(TrainingProgress(done / total, f"Running the frozen base once per image: {done:,}/{total:,}"))
-            outputs[name] = np.concatenate(parts).astype(np.float32)
-        keras.backend.clear_session()
+        # The pass is as heavy as a fit: it queues behind other sessions' training like one.
+        with exclusive_compute():
+            base = make_base(spec.kind, data.input_shape)
+            if spec.weights_path:
+                load_base_weights(base, spec.weights_path)
+            total = sum(len(x) for x in splits.values())
+            done = 0
+            outputs: dict[str, np.ndarray] = {}
+            for name, x in splits.items():
+                parts = []
+                for start in range(0, len(x), batch_size):
+                    batch = x[start : start + batch_size]
+                    parts.append(np.asarray(base(batch, training=False)))
+                    done += len(batch)
+                    report(TrainingProgress(done / total, f"Running the frozen base once per image: {done:,}/{total:,}"))
+                outputs[name] = np.concatenate(parts).astype(np.float32)
+            del base
         return outputs
 
     started = time.perf_counter()

@@ -70,6 +70,14 @@ def test_train_learns_records_history_and_caches(digits) -> None:
     assert [run.key for run in list_cached_runs()] == [result.key]
 
 
+def test_key_ignores_file_locations_but_not_their_digest(digits) -> None:
+    here = _config(model_options=(("weights_path", "/a/vgg.h5"), ("weights_digest", "abc")))
+    moved = _config(model_options=(("weights_path", "/b/copy.h5"), ("weights_digest", "abc")))
+    other = _config(model_options=(("weights_path", "/a/vgg.h5"), ("weights_digest", "def")))
+    assert run_key(here, digits) == run_key(moved, digits)
+    assert run_key(here, digits) != run_key(other, digits)
+
+
 def test_key_depends_on_config_and_data(digits) -> None:
     other = Dataset("digits", digits.x_train[:100], digits.y_train[:100], digits.x_test, digits.y_test,
                     digits.class_names, "subset")
