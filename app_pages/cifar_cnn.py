@@ -286,11 +286,11 @@ if all_runs:
     selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if selected_rows:
         chosen = [all_runs[row] for row in selected_rows if row < len(all_runs)]
-        st.caption(f"Every run on {DATASETS[dataset.name]} so far, newest first. Showing the {len(chosen)} selected.")
+        st.caption(f"Every run on {DATASETS[dataset_name]}{' (offline stand-in)' if dataset.is_fallback else ''} so far, newest first. Showing the {len(chosen)} selected.")
     else:
         chosen = [result for result in current if result is not None] or all_runs[:1]
         st.caption(
-            f"Every run on {DATASETS[dataset.name]} so far, newest first. Select rows to overlay them; "
+            f"Every run on {DATASETS[dataset_name]}{' (offline stand-in)' if dataset.is_fallback else ''} so far, newest first. Select rows to overlay them; "
             "until then the current configuration's runs are shown."
         )
 

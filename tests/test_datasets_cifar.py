@@ -146,6 +146,7 @@ def test_the_keras_cache_is_used_when_the_data_dir_has_nothing(tmp_path: Path) -
 def test_offline_fallback_is_labelled_as_not_cifar(name: str, shape: tuple[int, ...]) -> None:
     dataset = load_dataset(name, per_class=20, seed=0)
     assert dataset.is_fallback
+    assert dataset.name == f"{name}-fallback"  # so its runs are never listed as CIFAR runs
     assert "NOT CIFAR-10" in dataset.source and "digits" in dataset.source
     assert dataset.input_shape == shape and dataset.x_train.dtype == np.uint8
     assert set(dataset.class_counts("train").values()) == {20}
