@@ -379,12 +379,12 @@ else:
     st.altair_chart(charts.grouped_accuracy_chart(per_class), width="stretch")
     download_csv_button(per_class, "audio_models_per_class_accuracy.csv", key="download_per_class", label="Per-class accuracy as CSV")
     if labelled:
-        history = charts.history_frame({label: result.history for label, result in labelled.items()})
+        history = charts.history_frame({label: result.history for label, result in labelled.items()}, held_out="validation")
         accuracy_column, loss_column = st.columns(2)
         accuracy_column.altair_chart(charts.learning_curves(history, metric="accuracy"), width="stretch")
         loss_column.altair_chart(charts.learning_curves(history, metric="loss"), width="stretch")
         st.caption(
-            "Solid (\"test\" in the legend): the validation clips, 10% of training held out per class and used for early "
+            "Solid: the validation clips, 10% of training held out per class and used for early "
             "stopping, measured after every epoch. Dashed: the training batches. The table's accuracy is on the untouched test set."
         )
 

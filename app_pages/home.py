@@ -15,5 +15,3 @@ for topic in TOPIC_PAGES:
     with st.container(border=True):
         st.page_link(topic.path, label=topic.title, icon=topic.icon)
         st.markdown(topic.summary)
-if not TOPIC_PAGES:
-    st.info("No topic pages yet.")

@@ -13,13 +13,17 @@ import numpy as np
 import pandas as pd
 
 
-def history_frame(histories: Mapping[str, Mapping[str, Sequence[float]]]) -> pd.DataFrame:
-    """Keras histories keyed by run label, as long rows: run, epoch, split (train/test), metric, value."""
+def history_frame(histories: Mapping[str, Mapping[str, Sequence[float]]], *, held_out: str = "test") -> pd.DataFrame:
+    """Keras histories keyed by run label, as long rows: run, epoch, split, metric, value.
+
+    Keras calls every per-epoch held-out curve ``val_``; ``held_out`` names the split it really
+    was (``RunResult.curves_on``: the test set, or a separate validation split).
+    """
     rows = []
     for label, history in histories.items():
         for name, values in history.items():
             if name.startswith("val_"):
-                split, metric = "test", name[4:]
+                split, metric = held_out, name[4:]
             elif name in ("loss", "accuracy"):
                 split, metric = "train", name
             else:
@@ -42,7 +46,7 @@ def learning_curves(frame: pd.DataFrame, *, metric: str = "accuracy", height: in
             x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
             color=alt.Color("run:N", title="run"),
-            strokeDash=alt.StrokeDash("split:N", title="split", sort=["test", "train"]),
+            strokeDash=alt.StrokeDash("split:N", title="split", sort=["test", "validation", "train"]),
             tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )
         .properties(height=height)

@@ -23,6 +23,8 @@ def test_history_frame_splits_train_and_test() -> None:
     assert frame[(frame.metric == "accuracy")]["value"].tolist() == [0.7, 0.8]
     assert len(frame) == 4  # timings are not curves
     learning_curves(frame).to_dict()
+    relabelled = history_frame({"lstm": {"val_loss": [1.0]}}, held_out="validation")
+    assert relabelled["split"].tolist() == ["validation"]
 
 
 def test_confusion_frame_counts_and_normalises_rows() -> None:
