@@ -11,17 +11,18 @@ import streamlit as st
 from core import charts, viz
 from core.calculator import analyze
 from core.datasets import Dataset, load_dataset
-from core.datasets.images import decode_resized, load_image_folder, load_image_zip
+from core.datasets.images import CATS_VS_DOGS_FOLDER, decode_resized
 from core.training import TrainConfig, cached_result, load_model, prepare_inputs, train
 from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
+from ui.image_data import folder_choice, folder_dataset, zip_dataset
 from ui.shareable import share_link, shared_radio, shared_select_slider, shared_slider
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 # Short option values keep the link readable; the labels are what the radio shows.
 SOURCES = {
     "builtin": "Cats vs dogs (data directory, or an offline stand-in)",
-    "folder": "Image folder on this machine",
+    "folder": "Image folder in the data directory",
     "zip": "Upload a .zip of two class folders",
 }
 INPUT_SIZES = (48, 64, 96, 128, 200)
@@ -53,22 +54,10 @@ st.markdown(
 )
 
 
-@st.cache_resource(show_spinner="Loading images…")
+@st.cache_resource(show_spinner="Loading images…", max_entries=4)
 def builtin_dataset(size: int) -> Dataset:
     """Cats vs dogs from the data directory (or the offline stand-in), decoded once per size."""
     return load_dataset("cats_vs_dogs", image_size=size, color="grayscale")
-
-
-@st.cache_resource(show_spinner="Decoding images…")
-def folder_dataset(path: str, size: int) -> Dataset:
-    """A user's two-class folder, decoded once per size."""
-    return load_image_folder(path, image_size=size, color="grayscale")
-
-
-@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
-def zip_dataset(data: bytes, name: str, size: int) -> Dataset:
-    """An uploaded zip, unpacked safely and decoded once per size."""
-    return load_image_zip(data, name=name, image_size=size, color="grayscale")
 
 
 columns = st.columns([3, 2])
@@ -84,13 +73,14 @@ try:
     if choice == "builtin":
         dataset = builtin_dataset(size)
     elif choice == "folder":
-        path = st.text_input("Folder with two subfolders of images (one per class)", key="fm_folder")
-        if path.strip():
-            dataset = folder_dataset(path.strip(), size)
+        folder = folder_choice("fm_folder", "Folder in the data directory, with two subfolders of images (one per class)",
+                               default=CATS_VS_DOGS_FOLDER)
+        if folder is not None:
+            dataset = folder_dataset(folder, size, color="grayscale")
     else:
         upload = st.file_uploader("Zip of two class subfolders", type=["zip"], key="fm_zip")
         if upload is not None:
-            dataset = zip_dataset(upload.getvalue(), upload.name, size)
+            dataset = zip_dataset(upload.getvalue(), upload.name, size, color="grayscale")
     if dataset is not None and dataset.num_classes != 2:
         raise ValueError(
             f"seed 004's CNN is a binary classifier; this data has {dataset.num_classes} classes "

@@ -8,16 +8,17 @@ import streamlit as st
 
 from core import charts, settings, transfer
 from core.datasets import Dataset
-from core.datasets.images import CATS_VS_DOGS_FOLDER, decode_resized, load_image_folder, load_image_zip
+from core.datasets.images import CATS_VS_DOGS_FOLDER, decode_resized
 from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
+from ui.image_data import folder_choice, folder_dataset, zip_dataset
 from ui.shareable import share_link, shared_multiselect, shared_radio, shared_select_slider, shared_slider, shared_toggle
 from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
 SOURCE_LABELS = {
     DEMO: "Offline demo: digits 0–4 → digits 5–9",
-    FOLDER: "Image folder on this machine",
+    FOLDER: "Image folder in the data directory",
     ZIP: "Upload a .zip of class folders",
 }
 INPUT_SIZES = (32, 48, 64, 96, 128, 160, 224)
@@ -32,19 +33,7 @@ st.markdown(
 )
 
 
-@st.cache_resource(show_spinner="Decoding images…")
-def folder_dataset(path: str, size: int, val: float, test: float, seed: int) -> Dataset:
-    """An image folder, decoded once per setting and shared read-only by all sessions."""
-    return load_image_folder(path, image_size=size, color="rgb", val_fraction=val, test_fraction=test, seed=seed)
-
-
-@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
-def zip_dataset(data: bytes, name: str, size: int, val: float, test: float, seed: int) -> Dataset:
-    """An uploaded zip, unpacked safely and decoded once per setting."""
-    return load_image_zip(data, name=name, image_size=size, color="rgb", val_fraction=val, test_fraction=test, seed=seed)
-
-
-@st.cache_data(ttl=600, show_spinner=False)
+@st.cache_data(ttl=600, show_spinner=False, max_entries=4)
 def weights_status(user_path: str | None, cache_file: str) -> transfer.WeightsStatus:
     """Resolve the VGG16 weights; cached because the network probe can take a second offline.
 
@@ -83,17 +72,18 @@ else:
         size = shared_select_slider("Input size (pixels)", INPUT_SIZES, default=64, key="tl_size")
     try:
         if source_choice == FOLDER:
-            data_dir = settings.data_dir()
-            default = str(data_dir / CATS_VS_DOGS_FOLDER) if data_dir and (data_dir / CATS_VS_DOGS_FOLDER).is_dir() else ""
-            path = st.text_input("Folder with one subfolder of images per class", value=default, key="tl_folder")
-            if path.strip():
-                dataset = folder_dataset(path.strip(), size, val_percent / 100, test_percent / 100, 0)
-            else:
-                st.info("Type the path of a folder such as `…/cats-vs-dogs-small` (subfolders `cats/`, `dogs/`).")
+            folder = folder_choice(
+                "tl_folder", "Folder in the data directory, with one subfolder of images per class",
+                default=CATS_VS_DOGS_FOLDER,
+            )
+            if folder is not None:
+                dataset = folder_dataset(folder, size, color="rgb", val=val_percent / 100, test=test_percent / 100)
         else:
             upload = st.file_uploader("Zip of class subfolders", type=["zip"], key="tl_zip")
             if upload is not None:
-                dataset = zip_dataset(upload.getvalue(), upload.name, size, val_percent / 100, test_percent / 100, 0)
+                dataset = zip_dataset(
+                    upload.getvalue(), upload.name, size, color="rgb", val=val_percent / 100, test=test_percent / 100
+                )
     except ValueError as error:
         show_value_error(error)
         dataset = None

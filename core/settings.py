@@ -60,20 +60,15 @@ def resolve_data_subfolder(text_or_name: str | Path, data_directory: Path | None
 
 
 def data_subfolders(data_directory: Path | None = None) -> list[str]:
-    """Names of the visible folders directly inside the data directory that really lie inside it."""
+    """Names of the visible folders directly inside the data directory, for a folder menu.
+
+    A symlink leading out is listed too, so whoever set up the server sees it refused by
+    :func:`resolve_data_subfolder` with a reason, rather than wondering where it went.
+    """
     root = data_directory if data_directory is not None else data_dir()
     if root is None or not Path(root).is_dir():
         return []
-    names = []
-    for child in sorted(Path(root).iterdir()):
-        if child.name.startswith(".") or not child.is_dir():
-            continue
-        try:
-            resolve_data_subfolder(child.name, Path(root))
-        except ValueError:
-            continue  # a symlink out of the data directory
-        names.append(child.name)
-    return names
+    return [child.name for child in sorted(Path(root).iterdir()) if not child.name.startswith(".") and child.is_dir()]
 
 
 def cache_dir() -> Path:

@@ -56,6 +56,6 @@ def test_missing_inside_empty_text_and_no_data_directory(data_root: Path, monkey
     assert settings.resolve_data_subfolder("pets") == data_root / "pets"
 
 
-def test_the_listing_offers_only_visible_folders_that_stay_inside(data_root: Path) -> None:
-    assert settings.data_subfolders(data_root) == ["inside_link", "pets"]
+def test_the_listing_offers_visible_folders_and_resolving_still_refuses_a_link_out(data_root: Path) -> None:
+    assert settings.data_subfolders(data_root) == ["escape", "inside_link", "pets"]
     assert settings.data_subfolders(None) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from conftest import app_test
@@ -42,17 +43,82 @@ def test_tiny_training_shows_accuracy_feature_maps_and_filters() -> None:
     assert not at.exception and any("cat.jpg" in message for message in _errors(at))
 
 
-def test_folder_with_three_classes_is_refused(tmp_path: Path) -> None:
-    for name in ("a", "b", "c"):
-        (tmp_path / name).mkdir()
-        for index in range(5):
+def _class_folder(root: Path, classes: tuple[str, ...], images: int = 5) -> Path:
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for index in range(images):
             buffer = io.BytesIO()
             Image.new("L", (10, 10), index * 40).save(buffer, format="PNG")
-            (tmp_path / name / f"{index}.png").write_bytes(buffer.getvalue())
+            (root / name / f"{index}.png").write_bytes(buffer.getvalue())
+    return root
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("DLLAB_DATA_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every folder the image loader lists, so a test can prove an outside folder was never walked."""
+    from core.datasets import images
+
+    seen: list[Path] = []
+    original = images.scan_image_folder
+
+    def spy(root):
+        seen.append(Path(root))
+        return original(root)
+
+    monkeypatch.setattr(images, "scan_image_folder", spy)
+    return seen
+
+
+def test_folder_with_three_classes_is_refused_and_a_changed_folder_is_reread(data_dir: Path) -> None:
+    _class_folder(data_dir / "pets", ("a", "b"))
     at = app_test(PAGE)
     at.radio(key="fm_source").set_value("folder").run()
-    at.text_input(key="fm_folder").set_value(str(tmp_path)).run()
+    assert at.selectbox(key="fm_folder").options == ["pets"]
+    assert not at.exception and not _errors(at)
+    assert any("parameters" in caption.value for caption in at.caption)  # the folder loaded: the model table shows
+    _class_folder(data_dir / "pets", ("c",))
+    at.run()
     assert not at.exception and any("binary" in message for message in _errors(at))
+
+
+def test_without_a_data_directory_the_folder_option_says_how_to_set_one(scanned: list[Path]) -> None:
+    at = app_test(PAGE)
+    at.radio(key="fm_source").set_value("folder").run()
+    assert not at.exception and not _errors(at)
+    assert any("DLLAB_DATA_DIR" in info.value for info in at.info)
+    assert len(at.selectbox) == 0 and len(at.text_input) == 0 and not scanned
+
+
+def test_a_symlink_out_of_the_data_directory_is_refused_unwalked(
+    tmp_path: Path, data_dir: Path, scanned: list[Path]
+) -> None:
+    outside = _class_folder(tmp_path / "outside", ("a", "b"))
+    (data_dir / "escape").symlink_to(outside, target_is_directory=True)
+    at = app_test(PAGE)
+    at.radio(key="fm_source").set_value("folder").run()
+    at.selectbox(key="fm_folder").set_value("escape").run()
+    assert not at.exception
+    assert any("not a folder inside the data directory" in message for message in _errors(at))
+    assert not scanned
+
+
+@pytest.mark.parametrize("folder", ["/etc", "../..", "..%2F..%2Fetc"])
+def test_a_link_naming_an_outside_folder_walks_nothing(
+    data_dir: Path, scanned: list[Path], folder: str
+) -> None:
+    _class_folder(data_dir / "pets", ("a", "b"))
+    at = _linked({"fm_source": "folder", "fm_folder": folder})
+    assert at.selectbox(key="fm_folder").value == "pets"
+    assert "fm_folder" in " ".join(toast.value for toast in at.toast)
+    assert scanned and all(path.resolve().is_relative_to(data_dir) for path in scanned)
 
 
 def _linked(query: dict[str, str]):

@@ -259,13 +259,14 @@ def test_nan_features(baseline: RunResult) -> None:
 # Folders and sounds
 
 
-def test_single_class_folder(baseline: RunResult, tmp_path: Path) -> None:
-    (tmp_path / "cats").mkdir()
+def test_single_class_folder(baseline: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "one_class" / "cats").mkdir(parents=True)
     for index in range(6):
-        (tmp_path / "cats" / f"{index}.png").write_bytes(_png(Image.new("L", (10, 10), index * 40)))
+        (tmp_path / "one_class" / "cats" / f"{index}.png").write_bytes(_png(Image.new("L", (10, 10), index * 40)))
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(tmp_path))  # the page reads only data-directory folders
     at = app_test(FEATURE_MAPS)
     at.radio(key="fm_source").set_value("folder").run()
-    at.text_input(key="fm_folder").set_value(str(tmp_path)).run()
+    at.selectbox(key="fm_folder").set_value("one_class").run()
     _assert_clear_error(at, "cats")
     _assert_baseline_intact(baseline)
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
 
 from conftest import app_test
 from core.transfer import MODES, NOTOP_WEIGHTS_FILE, PREFETCH_COMMAND
@@ -62,8 +66,7 @@ def test_folder_and_zip_problems_show_errors() -> None:
     at.radio(key="tl_source").set_value(FOLDER).run()
     assert not at.exception
     assert any(NOTOP_WEIGHTS_FILE in w.value and PREFETCH_COMMAND in w.value for w in at.warning)
-    at.text_input(key="tl_folder").set_value("/no/such/folder").run()
-    assert any("not a folder" in message for message in _errors(at))
+    assert any("DLLAB_DATA_DIR" in info.value for info in at.info)  # no data directory: no folder to offer
     at.radio(key="tl_source").set_value(ZIP).run()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -74,7 +77,41 @@ def test_folder_and_zip_problems_show_errors() -> None:
     assert not at.exception and any("not an HDF5" in message for message in _errors(at))
 
 
-def _linked(query: dict[str, str]):
+def _class_folder(root: Path, classes: tuple[str, ...], images: int = 5) -> Path:
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for index in range(images):
+            buffer = io.BytesIO()
+            Image.new("RGB", (10, 10), (index * 40, 0, 0)).save(buffer, format="PNG")
+            (root / name / f"{index}.png").write_bytes(buffer.getvalue())
+    return root
+
+
+def test_only_data_directory_folders_are_offered_and_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.datasets import images
+
+    data_dir = tmp_path / "data"
+    _class_folder(data_dir / "shapes", ("round", "square"))
+    _class_folder(tmp_path / "outside", ("a", "b"))
+    (data_dir / "escape").symlink_to(tmp_path / "outside", target_is_directory=True)
+    monkeypatch.setenv("DLLAB_DATA_DIR", str(data_dir))
+    scanned: list[Path] = []
+    original = images.scan_image_folder
+    monkeypatch.setattr(images, "scan_image_folder", lambda root: scanned.append(Path(root)) or original(root))
+
+    at = _linked({"tl_source": "folder", "tl_folder": "/etc"}, allow_errors=True)
+    assert at.selectbox(key="tl_folder").options == ["escape", "shapes"]
+    assert at.selectbox(key="tl_folder").value == "escape"  # the link's /etc fell back to the first folder…
+    assert "tl_folder" in " ".join(toast.value for toast in at.toast)
+    assert any("not a folder inside the data directory" in message for message in _errors(at))  # …which is refused
+    assert not scanned
+    at.selectbox(key="tl_folder").set_value("shapes").run()
+    assert not at.exception and not _errors(at)
+    assert scanned == [data_dir / "shapes"] and at.query_params["tl_folder"] == "shapes"
+    assert any("round, square" in caption.value for caption in at.caption)
+
+
+def _linked(query: dict[str, str], *, allow_errors: bool = False):
     """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
     from streamlit.testing.v1 import AppTest
 
@@ -84,7 +121,7 @@ def _linked(query: dict[str, str]):
     at.run()
     at.query_params.update(query)
     at.switch_page(PAGE).run()
-    assert not at.exception and not _errors(at)
+    assert not at.exception and (allow_errors or not _errors(at))
     return at
 
 

@@ -1,0 +1,80 @@
+"""Image folders and zips as datasets, decoded once and shared by the pages that train on photos.
+
+Both caches are bounded (``max_entries``): their keys come from what users choose or upload, and
+each entry holds a decoded dataset in RAM.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import settings
+from core.datasets import Dataset
+from core.datasets.images import load_image_folder, load_image_zip
+from ui.shareable import shared_selectbox
+
+MAX_CACHED_DATASETS = 4
+
+
+def folder_signature(folder: Path) -> tuple[int, ...]:
+    """Modification times of a folder and its class subfolders: adding, removing or renaming an image changes one."""
+    times = [folder.stat().st_mtime_ns]
+    for child in sorted(folder.iterdir()):
+        if child.is_dir():
+            times.append(child.stat().st_mtime_ns)
+    return tuple(times)
+
+
+@st.cache_resource(show_spinner="Decoding images…", max_entries=MAX_CACHED_DATASETS)
+def _cached_folder_dataset(
+    path: str, signature: tuple[int, ...], size: int, color: str, val: float, test: float, seed: int
+) -> Dataset:
+    return load_image_folder(path, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed)
+
+
+def folder_dataset(
+    name: str, size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0
+) -> Dataset:
+    """A class-per-subfolder folder inside the data directory, decoded once per setting and folder state.
+
+    ``name`` goes through :func:`core.settings.resolve_data_subfolder` first, so a folder outside
+    the data directory raises ``ValueError`` before anything is listed or decoded.
+    """
+    folder = settings.resolve_data_subfolder(name)
+    try:
+        signature = folder_signature(folder)
+    except OSError as error:  # e.g. a folder the server may not read
+        raise ValueError(f"{folder.name} in the data directory cannot be read: {error.strerror or error}") from error
+    return _cached_folder_dataset(str(folder), signature, size, color, val, test, seed)
+
+
+@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=MAX_CACHED_DATASETS)
+def zip_dataset(
+    data: bytes, name: str, size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0
+) -> Dataset:
+    """An uploaded zip of class folders, unpacked safely and decoded once per setting."""
+    return load_image_zip(data, name=name, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed)
+
+
+def folder_choice(key: str, label: str, *, default: str | None = None) -> str | None:
+    """A selectbox of the data directory's subfolders (kept in the URL by name); ``None`` when there are none.
+
+    With no data directory, or an empty one, it says how to add one instead: typing a path is not
+    offered, since on a shared server that would let anyone read the server's files.
+    """
+    data_directory = settings.data_dir()
+    names = settings.data_subfolders(data_directory)
+    if data_directory is None:
+        st.info(settings.no_data_dir_message() + " Or upload a zip instead.", icon=":material/folder_off:")
+        return None
+    if not names:
+        st.info(
+            f"The data directory ({data_directory}) has no subfolders yet. Put a folder there with one "
+            "subfolder of images per class, or upload a zip instead.",
+            icon=":material/folder_off:",
+        )
+        return None
+    chosen_default = default if default in names else names[0]
+    return shared_selectbox(label, names, key=key, default=chosen_default, help=f"Folders in {data_directory}")
