@@ -129,6 +129,9 @@ if st.button("Train", type="primary", key="fm_train"):
     except ValueError as error:
         show_value_error(error)
         result = None
+    except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
+        st.error(f"Training seed 004's CNN failed: {error}", icon=":material/error:")
+        result = None
     done()
 else:
     result = cached_result(config, dataset)

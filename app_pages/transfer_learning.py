@@ -237,6 +237,8 @@ try:
                     results.append(found)
 except ValueError as error:
     show_value_error(error)
+except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
+    st.error(f"Training for transfer learning failed: {error}", icon=":material/error:")
 
 if not results:
     st.info("Press **Train** to run the selected modes. Runs already trained with these settings appear here at once.")

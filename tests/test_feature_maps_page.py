@@ -121,6 +121,20 @@ def test_a_link_naming_an_outside_folder_walks_nothing(
     assert scanned and all(path.resolve().is_relative_to(data_dir) for path in scanned)
 
 
+def test_an_unexpected_training_failure_is_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.training
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of file handles")
+
+    monkeypatch.setattr(core.training, "train", broken)
+    at = app_test(PAGE)
+    at.select_slider(key="fm_size").set_value(48).run()
+    at.button(key="fm_train").click().run()
+    assert not at.exception
+    assert "Training seed 004's CNN failed: out of file handles" in _errors(at)
+
+
 def _linked(query: dict[str, str]):
     """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
     from streamlit.testing.v1 import AppTest

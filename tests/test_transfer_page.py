@@ -77,6 +77,19 @@ def test_folder_and_zip_problems_show_errors() -> None:
     assert not at.exception and any("not an HDF5" in message for message in _errors(at))
 
 
+def test_an_unexpected_training_failure_is_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.transfer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of file handles")
+
+    monkeypatch.setattr(core.transfer, "train_source", broken)
+    at = app_test(PAGE)
+    at.button(key="tl_train").click().run()
+    assert not at.exception
+    assert "Training for transfer learning failed: out of file handles" in _errors(at)
+
+
 def _class_folder(root: Path, classes: tuple[str, ...], images: int = 5) -> Path:
     for name in classes:
         (root / name).mkdir(parents=True)
