@@ -1,8 +1,8 @@
-"""Soak and concurrency: does memory stay flat over 50 trainings, and do 4 sessions training at once agree?
+"""Soak and concurrency: does memory stay flat over 50 trainings, and do sessions training at once agree?
 
-``soak`` trains 50 different tiny sequence models through the cached engine (and loads each
-trained model, as a page does to inspect it) and samples resident memory. ``concurrency`` runs
-four AppTest sessions of the sequence page in threads, each training a different unit count.
+``soak`` trains 50 different tiny models through the cached engine (and loads each trained
+model, as a page does to inspect it) and samples resident memory. ``concurrency`` has six
+threads of one server ask the engine for four sequence-page configurations at the same moment.
 Both run against a throwaway cache unless ``DLLAB_CACHE_DIR`` is already set by the caller.
 """
 
@@ -53,12 +53,17 @@ def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> list[fl
     return samples
 
 
-def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int = 200) -> dict:
-    """Four sequence-page sessions train at once; returns wall time, fits per config and per-session results."""
-    import core.training
+def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int = 200, duplicates: int = 2) -> dict:
+    """Sessions training at once in one server: one thread per unit count, plus ``duplicates`` extra
+    threads asking for the first configuration again. Returns wall time, fits per config and results.
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import app_test
+    Threads call the engine exactly as a page's Train button does. AppTest sessions cannot run in
+    threads: each run swaps process-wide globals (the mock Runtime, config options), and concurrent
+    runs were measured to corrupt each other's widget state.
+    """
+    import core.training
+    from core.datasets import load_dataset
+    from core.models.sequence import sequence_config
 
     fits: Counter = Counter()
     real_fit = core.training._fit
@@ -67,41 +72,36 @@ def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int 
         fits[config] += 1
         return real_fit(config, dataset, report)
 
-    core.training._fit = counting_fit
-    outcomes: dict[int, dict] = {}
+    dataset = load_dataset("mnist", train_size=train_size, seed=0)
+    configs = [sequence_config("simple_rnn", units=count, epochs=1) for count in units]
+    requests = configs + [configs[0]] * duplicates
+    outcomes: list[tuple[object, object]] = [(None, None)] * len(requests)
+    start = threading.Barrier(len(requests))
 
-    def session(unit_count: int) -> None:
+    def session(index: int) -> None:
+        start.wait()
         try:
-            at = app_test(SEQUENCE_PAGE, timeout=300)
-            if unit_count in (50, 128, 300):
-                at.selectbox(key="units_choice").set_value(unit_count).run()
-            else:
-                at.selectbox(key="units_choice").set_value("other").run()
-                at.number_input(key="units_other").set_value(unit_count).run()
-            at.multiselect(key="models").set_value(["simple_rnn"]).run()
-            at.number_input(key="epochs").set_value(1).run()
-            at.number_input(key="train_size").set_value(train_size).run()
-            at.button(key="train").click().run()
-            table = at.dataframe[0].value if len(at.dataframe) else None
-            outcomes[unit_count] = {
-                "exception": [str(item.value) for item in at.exception],
-                "errors": [item.value for item in at.error],
-                "models": list(table["model"]) if table is not None else [],
-                "status": list(table["status"]) if table is not None else [],
-            }
+            outcomes[index] = (core.training.train(requests[index], dataset), None)
         except Exception as error:  # reported, not raised: the caller asserts on every session
-            outcomes[unit_count] = {"exception": [repr(error)], "errors": [], "models": [], "status": []}
+            outcomes[index] = (None, error)
 
+    core.training._fit = counting_fit
     started = time.perf_counter()
     try:
-        threads = [threading.Thread(target=session, args=(count,)) for count in units]
+        threads = [threading.Thread(target=session, args=(index,)) for index in range(len(requests))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     finally:
         core.training._fit = real_fit
-    return {"wall_seconds": time.perf_counter() - started, "fits": fits, "outcomes": outcomes}
+    return {
+        "wall_seconds": time.perf_counter() - started,
+        "fits": fits,
+        "requests": requests,
+        "outcomes": outcomes,
+        "dataset": dataset,
+    }
 
 
 def run() -> list[dict]:
@@ -111,6 +111,7 @@ def run() -> list[dict]:
         os.environ["DLLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="dllab-soak-")
     os.environ.setdefault("DLLAB_OFFLINE", "1")
     measured = concurrency()
+    assert all(error is None for _, error in measured["outcomes"]), measured["outcomes"]
     rows = []
     for kind in ("mlp", "simple_rnn"):
         started = time.perf_counter()
@@ -122,7 +123,7 @@ def run() -> list[dict]:
                 "rss after 50 (MB)": round(samples[-1], 1),
                 "growth %": round(100 * (samples[-1] - samples[4]) / samples[4], 1),
                 "soak s": round(time.perf_counter() - started, 1),
-                "4 sessions wall s": round(measured["wall_seconds"], 1),
+                "4 configs + 2 duplicate sessions wall s": round(measured["wall_seconds"], 1),
                 "fits per config": sorted(set(measured["fits"].values())),
             }
         )
