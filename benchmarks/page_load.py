@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import print_table
+from ui.catalog import TOPIC_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -38,10 +39,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-# Home first, as a student following the instructor's link to the app would.
-PAGE_PATHS: tuple[str, ...] = ("/", "/cnn_calculator", "/rnn_dimensions")
+# Home first, as a student following the instructor's link to the app would; then every page.
+PAGE_PATHS: tuple[str, ...] = ("/",) + tuple("/" + Path(topic.path).stem for topic in TOPIC_PAGES)
+# Pages that never train are held to hello's speed; training pages, pre-warmed, to 3 s.
+LIGHT_PATHS = frozenset({"/"} | {"/" + Path(topic.path).stem for topic in TOPIC_PAGES if not topic.train_button})
 HELLO_TITLE = "Welcome to Streamlit"
 TARGET_RATIO = 1.3
+CACHED_TARGET_S = 3.0
+# Streamlit marks the app element when a script run is over (as tests/browser_support.py waits for).
+APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 REPEATS = 5
 TIMEOUT_S = 60
 
@@ -49,11 +55,18 @@ TIMEOUT_S = 60
 def page_title(url_path: str) -> str | None:
     """The ``st.title`` text of the page served at ``url_path``, or ``None`` if there is no such page."""
     name = url_path.strip("/") or "home"
-    source = ROOT / "pages" / f"{name}.py"
+    source = ROOT / "app_pages" / f"{name}.py"
     if not source.is_file():
         return None
     match = re.search(r"""st\.title\(\s*(["'])(.+?)\1""", source.read_text(encoding="utf-8"))
     return match.group(2) if match else None
+
+
+def url_path_of(url: str) -> str:
+    """The path part of a page URL (``/`` for the root)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/"
 
 
 def free_port() -> int:
@@ -108,6 +121,9 @@ def time_to_title(playwright, url: str, title: str) -> float:
             started = time.perf_counter()
             page.goto(url, wait_until="commit", timeout=TIMEOUT_S * 1000)
             page.get_by_role("heading", name=title).first.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
+            if url_path_of(url) not in LIGHT_PATHS and title != HELLO_TITLE:
+                # A training page counts only once its script run is over, i.e. its cached results are drawn.
+                page.wait_for_selector(APP_IDLE, state="attached", timeout=TIMEOUT_S * 1000)
             return time.perf_counter() - started
         finally:
             browser.close()
@@ -145,6 +161,8 @@ def run() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="dllab-bench-cache-") as cache, tempfile.TemporaryDirectory(prefix="hello-") as hello_dir:
         env = {key: value for key, value in os.environ.items() if key != "DLLAB_DATA_DIR"}
         env.update({"DLLAB_CACHE_DIR": cache, "DLLAB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+        # Training pages are timed showing cached results, as in class after `python -m ui.prewarm`.
+        subprocess.run([sys.executable, "-m", "ui.prewarm"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         with (
             sync_playwright() as playwright,
             streamlit_server(["hello"], cwd=Path(hello_dir), env=env) as hello_url,
@@ -156,8 +174,12 @@ def run() -> list[dict]:
     baseline = rows[0]["median load s"]
     for row in rows:
         row["ratio to hello"] = row["median load s"] / baseline
-        row["target"] = f"≤ {TARGET_RATIO}×"
-        row["meets target"] = "yes" if row["ratio to hello"] <= TARGET_RATIO else "no"
+        if row["app"] == "DL Lab" and row["page"] not in LIGHT_PATHS:
+            row["target"] = f"≤ {CACHED_TARGET_S:g} s (cached results)"
+            row["meets target"] = "yes" if row["median load s"] <= CACHED_TARGET_S else "no"
+        else:
+            row["target"] = f"≤ {TARGET_RATIO}× hello"
+            row["meets target"] = "yes" if row["ratio to hello"] <= TARGET_RATIO else "no"
     return rows
 
 
