@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import audio, charts, settings
+from core import audio, charts, fit_worker, settings
 from core.audio_models import (
     CELL_NAMES,
     SEED_RESULTS,
@@ -298,6 +298,9 @@ for role, config in network_configs.items():
     if found is not None:
         network_results[role] = found
 pending = (forest_result is None) + sum(role not in network_results for role in network_configs)
+
+if pending:
+    fit_worker.prestart()  # load TensorFlow in the training process before the click, not after
 
 clicked = st.button(
     "Train all three" if pending else "All three trained: shown below",

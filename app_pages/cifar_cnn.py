@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, settings
+from core import charts, fit_worker, settings
 from core.cache import cached_arrays
 from core.cifar_lab import (
     ACTIVATIONS,
@@ -223,6 +223,9 @@ except ValueError as error:
     show_value_error(error)
     st.stop()
 pending = [index for index, result in enumerate(current) if result is None]
+
+if pending:
+    fit_worker.prestart()  # load TensorFlow in the training process before the click, not after
 
 clicked = st.button(
     ("Train" if len(pending) == 1 else f"Train {len(pending)} runs") if pending else "Trained: results below",

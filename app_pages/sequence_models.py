@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, settings
+from core import charts, fit_worker, settings
 from core.datasets import Dataset, load_dataset
 from core.models.sequence import (
     DISPLAY_NAMES,
@@ -154,6 +154,9 @@ for config in configs:
     if result is not None:
         found[config.architecture] = result
 pending = [config for config in configs if config.architecture not in found]
+
+if pending:
+    fit_worker.prestart()  # load TensorFlow in the training process before the click, not after
 
 clicked = st.button(
     "Train",

@@ -22,26 +22,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SEQUENCE_PAGE = "app_pages/sequence_models.py"
 
 
-def rss_megabytes() -> float:
-    """This process's resident memory (VmRSS) in MB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1000
-    raise RuntimeError("no VmRSS in /proc/self/status")
+def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> dict[str, list[float]]:
+    """Train ``runs`` distinct tiny configurations one after another; resident MB after each.
 
-
-def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> list[float]:
-    """Train ``runs`` distinct tiny configurations one after another; RSS (MB) after each.
-
-    ``kind`` is ``"mlp"`` (a dense net, the cheapest fit) or a sequence-page model such as ``"simple_rnn"``.
+    ``kind`` is ``"mlp"`` (a dense net, the cheapest fit) or a sequence-page model such as
+    ``"simple_rnn"``. Returns per-run samples of the server process (``"server"``), the fit worker
+    as it was at the end of that fit (``"worker"``, 0 when fits run in the server) and their sum
+    (``"total"``). The worker's figure is taken before it is recycled, so the total never looks
+    smaller for a replacement worker that has not finished starting.
     """
+    from core import fit_worker
     from core.datasets import load_dataset
     from core.models.sequence import sequence_config
     from core.training import TrainConfig, load_model, options, train
 
     dataset = load_dataset("mnist", train_size=train_size, seed=0)
-    samples = []
+    worker = fit_worker.shared_worker()
+    samples: dict[str, list[float]] = {"server": [], "worker": [], "total": []}
     for index in range(runs):
         if kind == "mlp":
             config = TrainConfig("mlp", model_options=options(hidden_units=4 + index), epochs=1, batch_size=32)
@@ -49,7 +46,12 @@ def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> list[fl
             config = sequence_config(kind, units=4 + index, epochs=1, batch_size=32)
         result = train(config, dataset)
         load_model(result).predict(dataset.x_test[:4].astype("float32") / 255.0, verbose=0)
-        samples.append(rss_megabytes())
+        server = fit_worker.resident_megabytes() or 0.0
+        in_worker = (worker.last_resident_mb or 0.0) if fit_worker.enabled() else 0.0
+        samples["server"].append(server)
+        samples["worker"].append(in_worker)
+        samples["total"].append(server + in_worker)
+    samples["recycled"] = [float(worker.recycled)]
     return samples
 
 
@@ -116,12 +118,15 @@ def run() -> list[dict]:
     for kind in ("mlp", "simple_rnn"):
         started = time.perf_counter()
         samples = soak(kind=kind)
+        total = samples["total"]
         rows.append(
             {
                 "soak model": kind,
-                "rss after 5 (MB)": round(samples[4], 1),
-                "rss after 50 (MB)": round(samples[-1], 1),
-                "growth %": round(100 * (samples[-1] - samples[4]) / samples[4], 1),
+                "server+worker MB after 5": round(total[4], 1),
+                "after 50": round(total[-1], 1),
+                "growth %": round(100 * (total[-1] - total[4]) / total[4], 1),
+                "server MB 5 → 50": f"{samples['server'][4]:.0f} → {samples['server'][-1]:.0f}",
+                "worker recycled": int(samples["recycled"][0]),
                 "soak s": round(time.perf_counter() - started, 1),
                 "4 configs + 2 duplicate sessions wall s": round(measured["wall_seconds"], 1),
                 "fits per config": sorted(set(measured["fits"].values())),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -203,7 +204,10 @@ def train(
             report(TrainingProgress(0.0, "Waiting for another training on this server to finish…"))
         with _TRAINING_LOCK:
             outcome = _fit(config, dataset, report)
-        cache.put(RUNS_NAMESPACE, key, lambda folder: _write_entry(folder, key, config, dataset, outcome))
+        try:
+            cache.put(RUNS_NAMESPACE, key, lambda folder: _write_entry(folder, key, config, dataset, outcome))
+        finally:
+            outcome.discard_files()
         result = _load_entry(cache, key)
         if result is None:
             raise RuntimeError(f"run {key} was written but cannot be read back from {cache.root}")
@@ -285,7 +289,22 @@ class _FitOutcome:
     train_seconds: float
     predict_seconds: float
     test_predictions: np.ndarray
-    model: Any
+    model: Any  # the fitted Keras model when fitted here; None when the worker saved it to model_file
+    model_file: Path | None = None
+
+    def save_model(self, path: Path) -> None:
+        """Put the fitted model at ``path``: save it, or move the worker's file there."""
+        if self.model is not None:
+            self.model.save(path)
+        elif self.model_file is not None:
+            shutil.move(self.model_file, path)
+        else:
+            raise RuntimeError("the fit produced no model")
+
+    def discard_files(self) -> None:
+        """Remove the worker's temporary folder, whether or not the model was moved out of it."""
+        if self.model_file is not None:
+            shutil.rmtree(self.model_file.parent, ignore_errors=True)
 
 
 def make_optimizer(name: str, learning_rate: float) -> Any:
@@ -339,6 +358,15 @@ def _augmenter(kind: str, image_shape: tuple[int, ...]) -> Callable[[Any, Any], 
 
 
 def _fit(config: TrainConfig, dataset: Dataset, report: ProgressCallback) -> _FitOutcome:
+    """Fit in the worker process (see :mod:`core.fit_worker`), or here when it is switched off."""
+    from core import fit_worker
+
+    if fit_worker.enabled():
+        return fit_worker.shared_worker().fit(config, dataset, report)
+    return _fit_here(config, dataset, report)
+
+
+def _fit_here(config: TrainConfig, dataset: Dataset, report: ProgressCallback) -> _FitOutcome:
     import keras
 
     from core.models import build_model
@@ -559,7 +587,7 @@ def one_cycle_rate(fraction: float, peak: float) -> float:
 
 
 def _write_entry(folder: Path, key: str, config: TrainConfig, dataset: Dataset, outcome: _FitOutcome) -> None:
-    outcome.model.save(folder / "model.keras")
+    outcome.save_model(folder / "model.keras")
     np.save(folder / "predictions.npy", outcome.test_predictions, allow_pickle=False)
     record = {
         "key": key,

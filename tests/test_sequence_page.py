@@ -115,7 +115,9 @@ def test_divergence_is_reported_as_diverged_not_a_crash(monkeypatch) -> None:
     import keras
 
     # Adam and RMSProp normalise their steps, so no page setting makes the loss NaN quickly;
-    # swap in plain SGD with an absurd rate to exercise the real NaN path of the engine.
+    # swap in plain SGD with an absurd rate to exercise the real NaN path of the engine. The swap
+    # is in this process, so the fit must run here rather than in the worker process.
+    monkeypatch.setenv("DLLAB_FIT_WORKER", "0")
     monkeypatch.setattr(core.training, "make_optimizer", lambda name, rate: keras.optimizers.SGD(1e12))
     at = _tiny(_page(TRAINING_TIMEOUT), models=["row_cnn"], epochs=2)
     at.button(key="train").click().run()
