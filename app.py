@@ -3,7 +3,10 @@
 import streamlit as st
 
 from ui.catalog import HOME, TOPIC_PAGES
+from ui.server_tuning import keep_keras_session
 from ui.sidebar import draw_sidebar
+
+keep_keras_session()
 
 st.set_page_config(page_title="DL Lab", page_icon=":material/school:", layout="wide")
 

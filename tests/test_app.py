@@ -21,7 +21,7 @@ def test_sidebar_reports_offline_defaults_and_cache(isolated_environment) -> Non
     at = app_test()
     sidebar_text = " ".join(element.value for element in at.sidebar.info)
     assert "No data directory set" in sidebar_text
-    assert str(isolated_environment) in " ".join(code.value for code in at.sidebar.code)
+    assert str(isolated_environment) in " ".join(text.value for text in at.sidebar.markdown)
 
 
 def test_sidebar_lists_data_directory_contents(tmp_path, monkeypatch) -> None:
@@ -60,3 +60,11 @@ print("HEAVY", heavy)
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "HEAVY []" in completed.stdout, completed.stdout
+
+
+def test_paths_show_as_inline_code_whatever_backticks_they_hold() -> None:
+    from ui.sidebar import inline_code
+
+    assert inline_code("/srv/dllab cache") == "`/srv/dllab cache`"
+    assert inline_code("a`b") == "``a`b``"
+    assert inline_code("`x") == "`` `x ``"
