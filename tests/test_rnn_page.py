@@ -20,6 +20,17 @@ def _metrics(at) -> list[str]:
     return [metric.value for metric in at.metric]
 
 
+SEEDS, UNROLLED, PATTERNS = "The two seed answers", "Unrolled, with numbers", "The four patterns"
+
+
+def _open_tab(at, label: str):
+    """Click a tab: only the open tab is computed, so its content exists only after this rerun."""
+    at.session_state["rnn_tab"] = label
+    at.run()
+    assert not at.exception
+    return at
+
+
 def _frame_with(at, column: str):
     frames = [frame.value for frame in at.dataframe if column in frame.value.columns]
     assert frames, f"no table with a {column!r} column"
@@ -33,7 +44,10 @@ def test_renders_the_homework_default(page) -> None:
     assert any("4·128·(128 + 28 + 1) = 80,384" in block.value for block in page.markdown)
     weights = _frame_with(page, "role")
     assert list(weights["shape"]) == ["(28, 512)", "(128, 512)", "(512,)"]
+    assert not any("Both are right" in box.value for box in page.success), "a closed tab was computed"
+    _open_tab(page, SEEDS)
     assert any("Both are right" in box.value for box in page.success)
+    assert not page.metric, "the shapes tab is closed now and was not computed"
 
 
 @pytest.mark.parametrize(
@@ -75,6 +89,7 @@ def test_gru_reset_after_switch(page) -> None:
 
 
 def test_tensor_view_sliders(page) -> None:
+    _open_tab(page, SEEDS)
     page.slider(key="view_sequence").set_value(2).run()
     page.slider(key="view_step").set_value(3).run()
     assert not page.exception
@@ -100,6 +115,7 @@ def test_stack_without_return_sequences_explains_why(page) -> None:
 
 
 def test_editing_the_unrolled_input(page) -> None:
+    _open_tab(page, UNROLLED)
     before = _frame_with(page, "a1")
     page.session_state["unrolled_inputs"] = {"edited_rows": {0: {"x1": 1.0}}, "added_rows": [], "deleted_rows": []}
     page.run()
@@ -110,6 +126,7 @@ def test_editing_the_unrolled_input(page) -> None:
 
 
 def test_emptied_unrolled_cell_shows_an_error(page) -> None:
+    _open_tab(page, UNROLLED)
     page.session_state["unrolled_inputs"] = {"edited_rows": {2: {"x2": None}}, "added_rows": [], "deleted_rows": []}
     page.run()
     assert not page.exception
@@ -133,12 +150,14 @@ def test_verify_with_keras_shows_matching_numbers(page) -> None:
 
 @pytest.mark.slow
 def test_unrolled_numbers_checked_with_keras(page) -> None:
+    _open_tab(page, UNROLLED)
     page.button(key="verify_unrolled").click().run()
     assert not page.exception
     assert any("Largest difference from Keras" in box.value for box in page.success)
 
 
 def test_open_batch_reads_as_m_in_the_seed_answers(page) -> None:
+    _open_tab(page, SEEDS)
     page.toggle(key="open_batch").set_value(True).run()
     assert any("m, left open as None" in block.value and "(None, 28)" in block.value for block in page.markdown)
 
@@ -189,4 +208,14 @@ def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
 def test_result_tables_can_be_downloaded_as_csv(page) -> None:
     page.number_input(key="stacked").set_value(2).run()
     keys = {button.key for button in page.get("download_button")}
-    assert {"download_weights_1", "download_weights_2", "download_outputs", "download_unrolled_steps"} <= keys
+    assert {"download_weights_1", "download_weights_2", "download_outputs"} <= keys
+    _open_tab(page, UNROLLED)
+    assert "download_unrolled_steps" in {button.key for button in page.get("download_button")}
+
+
+def test_a_shared_link_opens_the_same_tab() -> None:
+    at = _linked({"rnn_tab": PATTERNS, "units": "64"})
+    assert not at.error and len(at.toast) == 0
+    assert not at.metric, "the shapes tab is not the open one"
+    assert at.get("graphviz_chart"), "the patterns tab draws its diagrams"
+    assert at.number_input(key="units").value == 64
