@@ -33,7 +33,7 @@ from core.rnn_unrolled import (
 )
 from ui.export import download_csv_button
 from ui.shareable import share_link, shared_checkbox, shared_number, shared_selectbox, shared_toggle
-from ui.widgets import show_value_error
+from ui.widgets import inline_code, show_value_error
 
 KERAS_CHECK = "rnn_keras_check"
 UNROLLED_CHECK = "rnn_unrolled_keras_check"
@@ -109,7 +109,7 @@ if shapes_tab.open:  # only the open tab is computed and sent, so the page loads
             for position, layer in enumerate(stack.layers, start=1):
                 if len(stack.layers) > 1:
                     st.subheader(f"Layer {position}")
-                st.code(layer.keras_code, language="python")
+                st.markdown("**Keras:** " + inline_code(layer.keras_code))
                 st.markdown(f"**Parameters** = `{layer.formula}` = `{layer.formula_filled}`")
                 st.caption(layer.formula_reason)
                 if layer.cell == "gru" and layer.reset_after:

@@ -63,7 +63,7 @@ print("HEAVY", heavy)
 
 
 def test_paths_show_as_inline_code_whatever_backticks_they_hold() -> None:
-    from ui.sidebar import inline_code
+    from ui.widgets import inline_code
 
     assert inline_code("/srv/dllab cache") == "`/srv/dllab cache`"
     assert inline_code("a`b") == "``a`b``"

@@ -42,6 +42,7 @@ def test_renders_the_homework_default(page) -> None:
     assert _metrics(page) == ["(32, 28, 28)", "(32, 128)", "80,384"]
     assert not page.error
     assert any("4·128·(128 + 28 + 1) = 80,384" in block.value for block in page.markdown)
+    assert any(block.value == "**Keras:** `layers.LSTM(128)`" for block in page.markdown)
     weights = _frame_with(page, "role")
     assert list(weights["shape"]) == ["(28, 512)", "(128, 512)", "(512,)"]
     assert not any("Both are right" in box.value for box in page.success), "a closed tab was computed"

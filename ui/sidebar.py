@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import settings
 from core.cache import DiskCache
+from ui.widgets import inline_code
 
 
 def draw_sidebar() -> None:
@@ -45,18 +46,3 @@ def draw_sidebar() -> None:
             st.toast("Cache cleared.")
             st.rerun()
 
-
-def inline_code(text: str) -> str:
-    """``text`` as Markdown inline code, whatever backticks it holds.
-
-    Paths are shown this way rather than with ``st.code``, whose syntax highlighter is a 1.6 MB
-    script that every page would otherwise download before its sidebar is complete.
-    """
-    longest = 0
-    run = 0
-    for character in text:
-        run = run + 1 if character == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * (longest + 1)
-    padding = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{padding}{text}{padding}{fence}"

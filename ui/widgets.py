@@ -34,3 +34,19 @@ def dataset_banner(dataset: Dataset) -> None:
 def show_value_error(error: Exception) -> None:
     """Show a validation message from ``core`` as an error box (the message already says how to fix it)."""
     st.error(str(error), icon=":material/error:")
+
+
+def inline_code(text: str) -> str:
+    """``text`` as Markdown inline code, whatever backticks it holds.
+
+    Short code and paths are shown this way rather than with ``st.code``, whose syntax
+    highlighter is a 1.6 MB script the browser must fetch before the page is complete.
+    """
+    longest = 0
+    run = 0
+    for character in text:
+        run = run + 1 if character == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
