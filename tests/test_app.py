@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, app_test
 from ui.catalog import TOPIC_PAGES
 
@@ -68,3 +70,17 @@ def test_paths_show_as_inline_code_whatever_backticks_they_hold() -> None:
     assert inline_code("/srv/dllab cache") == "`/srv/dllab cache`"
     assert inline_code("a`b") == "``a`b``"
     assert inline_code("`x") == "`` `x ``"
+
+
+@pytest.mark.slow
+def test_script_runs_leave_the_keras_session_alone() -> None:
+    # Streamlit would clear the Keras session after every run: a full garbage collection that
+    # held each page up ~0.15 s, and a reset under other sessions building models.
+    import keras
+
+    first = keras.layers.Dense(1).name
+    at = app_test()
+    at.run()
+    assert not at.exception
+    following = keras.layers.Dense(1).name
+    assert following != first and following.startswith("dense"), "the Keras name counter was reset"
