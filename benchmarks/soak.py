@@ -1,9 +1,11 @@
 """Soak and concurrency: does memory stay flat over 50 trainings, and do sessions training at once agree?
 
-``soak`` trains 50 different tiny models through the cached engine (and loads each trained
-model, as a page does to inspect it) and samples resident memory. ``concurrency`` has six
-threads of one server ask the engine for four sequence-page configurations at the same moment.
-Both run against a throwaway cache unless ``DLLAB_CACHE_DIR`` is already set by the caller.
+``page_soak`` reruns the sequence page 50 times with new hidden units and a Train click, as a
+student would; ``soak`` trains 50 tiny models through the cached engine directly and loads each
+trained model in the server, as the pages that inspect models do. Both sample resident memory
+of the server and of the fit worker; ``run`` starts each in a fresh process. ``concurrency`` has
+six threads of one server ask the engine for four sequence-page configurations at the same
+moment. All run against a throwaway cache unless ``DLLAB_CACHE_DIR`` is already set by the caller.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import print_table
@@ -26,26 +29,59 @@ def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> dict[st
     """Train ``runs`` distinct tiny configurations one after another; resident MB after each.
 
     ``kind`` is ``"mlp"`` (a dense net, the cheapest fit) or a sequence-page model such as
-    ``"simple_rnn"``. Returns per-run samples of the server process (``"server"``), the fit worker
-    as it was at the end of that fit (``"worker"``, 0 when fits run in the server) and their sum
-    (``"total"``). The worker's figure is taken before it is recycled, so the total never looks
-    smaller for a replacement worker that has not finished starting.
+    ``"simple_rnn"``. Returns per-run samples as :func:`_sampled` does.
     """
-    from core import fit_worker
     from core.datasets import load_dataset
     from core.models.sequence import sequence_config
     from core.training import TrainConfig, load_model, options, train
 
     dataset = load_dataset("mnist", train_size=train_size, seed=0)
-    worker = fit_worker.shared_worker()
-    samples: dict[str, list[float]] = {"server": [], "worker": [], "total": []}
-    for index in range(runs):
+
+    def one_run(index: int) -> None:
         if kind == "mlp":
             config = TrainConfig("mlp", model_options=options(hidden_units=4 + index), epochs=1, batch_size=32)
         else:
             config = sequence_config(kind, units=4 + index, epochs=1, batch_size=32)
         result = train(config, dataset)
         load_model(result).predict(dataset.x_test[:4].astype("float32") / 255.0, verbose=0)
+
+    return _sampled(runs, one_run)
+
+
+def page_soak(runs: int = 50, *, train_size: int = 100) -> dict[str, list[float]]:
+    """Like :func:`soak`, but through the sequence page as a student uses it: one session changes
+    the hidden units and clicks Train, ``runs`` times (a simple RNN, 1 epoch each)."""
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    page.run()
+    page.switch_page(SEQUENCE_PAGE).run()
+    page.multiselect(key="models").set_value(["simple_rnn"]).run()
+    page.number_input(key="epochs").set_value(1).run()
+    page.number_input(key="train_size").set_value(train_size).run()
+    page.selectbox(key="units_choice").set_value("other").run()
+
+    def one_run(index: int) -> None:
+        page.number_input(key="units_other").set_value(4 + index).run()
+        page.button(key="train").click().run()
+        if page.exception or page.error:
+            raise RuntimeError(f"run {index}: {(page.exception or page.error)[0].value}")
+
+    return _sampled(runs, one_run)
+
+
+def _sampled(runs: int, one_run: Callable[[int], None]) -> dict[str, list[float]]:
+    """Call ``one_run(0 … runs-1)`` and sample resident MB after each: server, worker and total.
+
+    The worker's figure is the one it reported at the end of that fit, taken before it is
+    recycled, so the total never looks smaller for a replacement that has not finished starting.
+    """
+    from core import fit_worker
+
+    worker = fit_worker.shared_worker()
+    samples: dict[str, list[float]] = {"server": [], "worker": [], "total": []}
+    for index in range(runs):
+        one_run(index)
         server = fit_worker.resident_megabytes() or 0.0
         in_worker = (worker.last_resident_mb or 0.0) if fit_worker.enabled() else 0.0
         samples["server"].append(server)
@@ -106,6 +142,21 @@ def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int 
     }
 
 
+def in_fresh_process(call: str) -> dict[str, list[float]]:
+    """Run one soak function of this module in a new interpreter, as a newly started server would
+    be, and return its samples (a process that has already trained hides later growth)."""
+    import json
+    import subprocess
+
+    code = f"import json; from benchmarks.soak import *; print(json.dumps({call}))"
+    finished = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, check=False
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"{call} failed: {finished.stderr[-2000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
 def run() -> list[dict]:
     """The soak (RSS after 5 and after 50 trainings) and the 4-session concurrency wall time."""
     own_cache = "DLLAB_CACHE_DIR" not in os.environ
@@ -115,18 +166,18 @@ def run() -> list[dict]:
     measured = concurrency()
     assert all(error is None for _, error in measured["outcomes"]), measured["outcomes"]
     rows = []
-    for kind in ("mlp", "simple_rnn"):
+    for kind in ("mlp", "simple_rnn", "sequence page"):
         started = time.perf_counter()
-        samples = soak(kind=kind)
+        samples = in_fresh_process("page_soak()" if kind == "sequence page" else f"soak(kind={kind!r})")
         total = samples["total"]
         rows.append(
             {
-                "soak model": kind,
+                "soak": kind if kind == "sequence page" else f"engine, {kind}, model loaded in server",
                 "server+worker MB after 5": round(total[4], 1),
                 "after 50": round(total[-1], 1),
                 "growth %": round(100 * (total[-1] - total[4]) / total[4], 1),
                 "server MB 5 → 50": f"{samples['server'][4]:.0f} → {samples['server'][-1]:.0f}",
-                "worker recycled": int(samples["recycled"][0]),
+                "worker recycled (cumulative)": int(samples["recycled"][0]),
                 "soak s": round(time.perf_counter() - started, 1),
                 "4 configs + 2 duplicate sessions wall s": round(measured["wall_seconds"], 1),
                 "fits per config": sorted(set(measured["fits"].values())),
