@@ -50,6 +50,10 @@ CACHED_TARGET_S = 3.0
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 REPEATS = 5
 TIMEOUT_S = 60
+# Both servers share two cores: a pause before each load lets the previous page's session wind
+# down (a closed training page's objects being freed), which otherwise lands on whichever page,
+# often hello's, comes next.
+SETTLE_S = 1.0
 
 
 def page_title(url_path: str) -> str | None:
@@ -112,6 +116,7 @@ def streamlit_server(arguments: list[str], *, cwd: Path, env: dict[str, str]) ->
 
 def time_to_title(playwright, url: str, title: str) -> float:
     """Seconds from starting navigation until ``title`` is visible, in a fresh Chromium profile."""
+    time.sleep(SETTLE_S)
     with tempfile.TemporaryDirectory(prefix="dllab-chromium-") as profile:
         browser = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport={"width": 1280, "height": 900}
