@@ -104,11 +104,13 @@ class FitWorker:
         self._discard()
         server_end, worker_end = socket.socketpair()
         environment = dict(os.environ)
-        # The worker imports ``core`` by module name wherever the server was started from.
+        # The worker imports ``core`` from this project wherever the server was started from (it
+        # starts in the project folder, so another folder's ``core`` cannot shadow it), then
+        # moves to the server's folder, where relative paths in settings are meant.
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), environment.get("PYTHONPATH")]))
         with worker_end:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "core.fit_worker", str(worker_end.fileno())],
+                [sys.executable, "-m", "core.fit_worker", str(worker_end.fileno()), os.getcwd()],
                 pass_fds=(worker_end.fileno(),),
                 env=environment,
                 cwd=_PROJECT_ROOT,
@@ -237,12 +239,14 @@ def prestart() -> None:
         shared_worker().start()
 
 
-def _serve(connection: Connection) -> None:
+def _serve(connection: Connection, working_directory: str | None = None) -> None:
     """The worker's loop: receive a fit, send progress, then the outcome or the error; repeat."""
     import keras
 
     from core import training
 
+    if working_directory:
+        os.chdir(working_directory)
     connection.send(("ready", None))
     dataset = None
     while True:
@@ -273,4 +277,4 @@ def _serve(connection: Connection) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])))
+    _serve(Connection(int(sys.argv[1])), sys.argv[2] if len(sys.argv) > 2 else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,6 +105,18 @@ def test_the_worker_is_replaced_once_it_grows_past_the_limit(digits, monkeypatch
     # Any growth at all exceeds a 0 MB allowance, so the worker was swapped for a fresh one.
     assert worker.recycled == recycled + 1 and worker.pid not in (None, first)
     assert train(_config(epochs=1, seed=12), digits).status == "ok"
+
+
+def test_the_worker_works_in_the_servers_folder(digits, tmp_path, monkeypatch) -> None:
+    # Relative paths in settings (DLLAB_VGG16_WEIGHTS=weights/vgg16.h5, say) mean the server's folder.
+    monkeypatch.chdir(tmp_path)
+    worker = fit_worker.shared_worker()
+    worker.stop()
+    try:
+        assert train(_config(epochs=1, seed=20), digits).status == "ok"
+        assert Path(f"/proc/{worker.pid}/cwd").resolve() == tmp_path.resolve()
+    finally:
+        worker.stop()  # later tests get a worker in their own folder, not this temporary one
 
 
 def test_settings_for_the_worker() -> None:
