@@ -88,6 +88,9 @@ class FitWorker:
         self.fits_done = 0
         self.recycled = 0
         self.last_resident_mb: float | None = None
+        # Fits are already one at a time (the engine's lock), but a page may ask to start the
+        # worker while another session's fit is recycling it.
+        self._lock = threading.RLock()
 
     @property
     def pid(self) -> int | None:
@@ -99,6 +102,18 @@ class FitWorker:
 
     def start(self) -> None:
         """Start the worker if none runs; returns at once, the worker imports TensorFlow on its own."""
+        with self._lock:
+            self._start()
+
+    def start_unless_busy(self) -> None:
+        """Start the worker if none runs, but never wait for a fit in progress (it has a worker)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._start()
+            finally:
+                self._lock.release()
+
+    def _start(self) -> None:
         if self._alive():
             return
         self._discard()
@@ -121,6 +136,10 @@ class FitWorker:
 
     def stop(self) -> None:
         """Ask the worker to exit and wait briefly; kill it if it does not."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
         if self._process is None:
             return
         try:
@@ -141,9 +160,13 @@ class FitWorker:
         mid-fit (Streamlit stops a script on rerun), the worker is killed: the half-trained
         model would never be used, and a fresh worker is cheaper than waiting for it.
         """
+        with self._lock:
+            return self._fit(config, dataset, report)
+
+    def _fit(self, config: TrainConfig, dataset: Dataset, report: ProgressCallback) -> _FitOutcome:
         from core.training import TrainingProgress
 
-        self.start()
+        self._start()
         assert self._connection is not None
         folder = Path(tempfile.mkdtemp(prefix="dllab-fit-"))
         model_file = folder / "model.keras"
@@ -199,9 +222,9 @@ class FitWorker:
         if self._baseline_mb is None:
             self._baseline_mb = resident_mb
         elif resident_mb - self._baseline_mb > recycle_megabytes():
-            self.stop()
+            self._stop()
             self.recycled += 1
-            self.start()
+            self._start()
 
     def _kill(self) -> None:
         if self._alive():
@@ -236,7 +259,7 @@ def shared_worker() -> FitWorker:
 def prestart() -> None:
     """Start the worker now, so a page's first Train click does not wait for TensorFlow to load."""
     if enabled():
-        shared_worker().start()
+        shared_worker().start_unless_busy()
 
 
 def _serve(connection: Connection, working_directory: str | None = None) -> None:
@@ -258,6 +281,9 @@ def _serve(connection: Connection, working_directory: str | None = None) -> None
             return
         config, sent_dataset, model_file, environment = payload
         dataset = sent_dataset if sent_dataset is not None else dataset
+        for name in [name for name in os.environ if name.startswith(_FORWARDED_ENV_PREFIXES)]:
+            if name not in environment:
+                del os.environ[name]  # unset in the server since the last fit
         os.environ.update(environment)
         try:
             outcome = training._fit_here(config, dataset, lambda progress: connection.send(("progress", progress)))

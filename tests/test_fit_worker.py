@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +118,29 @@ def test_the_worker_works_in_the_servers_folder(digits, tmp_path, monkeypatch) -
         assert Path(f"/proc/{worker.pid}/cwd").resolve() == tmp_path.resolve()
     finally:
         worker.stop()  # later tests get a worker in their own folder, not this temporary one
+
+
+def test_a_page_asking_to_prestart_never_waits_for_a_fit_in_progress() -> None:
+    worker = fit_worker.shared_worker()
+    worker.stop()
+    holding, release = threading.Event(), threading.Event()
+
+    def fit_in_progress() -> None:
+        with worker._lock:  # what a fit holds while it runs
+            holding.set()
+            release.wait(10)
+
+    busy = threading.Thread(target=fit_in_progress)
+    busy.start()
+    holding.wait(10)
+    try:
+        fit_worker.prestart()  # returns at once instead of waiting for the fit
+        assert worker.pid is None
+    finally:
+        release.set()
+        busy.join()
+    fit_worker.prestart()
+    assert worker.pid is not None
 
 
 def test_settings_for_the_worker() -> None:
