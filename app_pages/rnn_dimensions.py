@@ -37,6 +37,7 @@ from ui.widgets import inline_code, show_value_error
 
 KERAS_CHECK = "rnn_keras_check"
 UNROLLED_CHECK = "rnn_unrolled_keras_check"
+KEPT_UNROLLED_INPUTS = "rnn_unrolled_inputs_kept"
 
 st.title("RNN shapes")
 st.markdown(
@@ -206,8 +207,8 @@ if seeds_tab.open:
         )
         tensor = labelled_tensor(batch=3, timesteps=4, features=2)
         pick_sequence, pick_step = st.columns(2)
-        sequence_index = pick_sequence.slider("Sequence i (answer 1's view)", 1, 3, 1, key="view_sequence")
-        step_index = pick_step.slider("Timestep t (answer 2's view)", 1, 4, 1, key="view_step")
+        sequence_index = pick_sequence.slider("Sequence i (answer 1's view)", 1, 3, 1, key="view_sequence", persist_state="page")
+        step_index = pick_step.slider("Timestep t (answer 2's view)", 1, 4, 1, key="view_step", persist_state="page")
         view_a, view_b = st.columns(2)
         view_a.markdown(f"`X[{sequence_index - 1}]`: shape (timesteps, features) = (4, 2)")
         view_a.dataframe(
@@ -235,7 +236,11 @@ if unrolled_tab.open:
 
         st.markdown("**The input sequence** x⟨1⟩…x⟨4⟩: edit any number.")
         default_inputs = pd.DataFrame(tiny_inputs(), index=[f"t={t}" for t in range(1, TINY_TIMESTEPS + 1)], columns=["x1", "x2"])
-        edited = st.data_editor(default_inputs, num_rows="fixed", width="stretch", key="unrolled_inputs")
+        # A closed tab's widgets are not drawn and Streamlit drops their state, so the edited
+        # table is also kept under a key of its own: it is still there when the tab reopens.
+        kept_inputs = st.session_state.get(KEPT_UNROLLED_INPUTS, default_inputs)
+        edited = st.data_editor(kept_inputs, num_rows="fixed", width="stretch", key="unrolled_inputs")
+        st.session_state[KEPT_UNROLLED_INPUTS] = edited
         try:
             steps = unroll_simple_rnn(edited.to_numpy(dtype=np.float64, na_value=np.nan), weights)
         except (ValueError, TypeError) as error:

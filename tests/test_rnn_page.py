@@ -126,6 +126,21 @@ def test_editing_the_unrolled_input(page) -> None:
     assert after["a1"].iloc[0] != before["a1"].iloc[0]
 
 
+def test_what_a_student_set_in_a_tab_is_still_there_after_visiting_another(page) -> None:
+    _open_tab(page, SEEDS)
+    page.slider(key="view_step").set_value(3).run()
+    _open_tab(page, UNROLLED)
+    page.session_state["unrolled_inputs"] = {"edited_rows": {0: {"x1": 1.0}}, "added_rows": [], "deleted_rows": []}
+    page.run()
+    edited = _frame_with(page, "a1")["a1"].iloc[0]
+    _open_tab(page, "Shapes and weights")
+    _open_tab(page, UNROLLED)
+    assert _frame_with(page, "a1")["x1"].iloc[0] == 1.0
+    assert _frame_with(page, "a1")["a1"].iloc[0] == edited
+    _open_tab(page, SEEDS)
+    assert page.slider(key="view_step").value == 3
+
+
 def test_emptied_unrolled_cell_shows_an_error(page) -> None:
     _open_tab(page, UNROLLED)
     page.session_state["unrolled_inputs"] = {"edited_rows": {2: {"x2": None}}, "added_rows": [], "deleted_rows": []}
