@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import os
+import pickle
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -36,13 +40,18 @@ if TYPE_CHECKING:
     from core.datasets import Dataset
     from core.training import ProgressCallback, TrainConfig, _FitOutcome
 
+_LOGGER = logging.getLogger(__name__)
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WORKER_ENV = "DLLAB_FIT_WORKER"
 RECYCLE_ENV = "DLLAB_WORKER_RECYCLE_MB"
 DEFAULT_RECYCLE_MB = 150.0
-# The worker fits with the server's settings as they are when the fit is asked for (tests and
-# tools change them while the server runs), not as they were when the worker started.
+# DL Lab's settings are read at fit time, so each fit carries the server's current values (tests
+# and tools change them while the server runs). Keras and TensorFlow read theirs when imported:
+# a worker gets the values of when it started, and its replacement the values of then.
 _FORWARDED_ENV_PREFIXES = ("DLLAB_", "KERAS_", "TF_")
+# After a worker fails to start, pages stop starting new ones for this long (each would load
+# TensorFlow on a busy machine only to fail again); a Train click still tries, and says why.
+_START_FAILURE_PAUSE_S = 60.0
 
 
 class WorkerCrashed(RuntimeError):
@@ -65,7 +74,11 @@ def recycle_megabytes() -> float:
 
 
 def resident_megabytes(pid: int | str = "self") -> float | None:
-    """A process's resident memory (VmRSS) in MB, or ``None`` where ``/proc`` has no answer."""
+    """A process's resident memory (VmRSS) in MB, or ``None`` when it cannot be read.
+
+    Without ``/proc`` (macOS), this process's peak resident size stands in: it only grows, which
+    is what deciding to recycle the worker needs.
+    """
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
@@ -73,6 +86,11 @@ def resident_megabytes(pid: int | str = "self") -> float | None:
                     return int(line.split()[1]) / 1000
     except OSError:
         pass
+    if pid == "self":
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 1e6 if sys.platform == "darwin" else peak / 1000  # bytes on macOS, kB on Linux
     return None
 
 
@@ -91,6 +109,8 @@ class FitWorker:
         # Fits are already one at a time (the engine's lock), but a page may ask to start the
         # worker while another session's fit is recycling it.
         self._lock = threading.RLock()
+        self._retired: list[subprocess.Popen] = []  # recycled workers, reaped once they have exited
+        self._start_failed_at: float | None = None
 
     @property
     def pid(self) -> int | None:
@@ -107,6 +127,9 @@ class FitWorker:
 
     def start_unless_busy(self) -> None:
         """Start the worker if none runs, but never wait for a fit in progress (it has a worker)."""
+        failed = self._start_failed_at
+        if failed is not None and time.monotonic() - failed < _START_FAILURE_PAUSE_S:
+            return
         if self._lock.acquire(blocking=False):
             try:
                 self._start()
@@ -114,6 +137,7 @@ class FitWorker:
                 self._lock.release()
 
     def _start(self) -> None:
+        self._retired = [process for process in self._retired if process.poll() is None]
         if self._alive():
             return
         self._discard()
@@ -124,13 +148,17 @@ class FitWorker:
         # moves to the server's folder, where relative paths in settings are meant.
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), environment.get("PYTHONPATH")]))
         with worker_end:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "core.fit_worker", str(worker_end.fileno()), os.getcwd()],
-                pass_fds=(worker_end.fileno(),),
-                env=environment,
-                cwd=_PROJECT_ROOT,
-                stdin=subprocess.DEVNULL,
-            )
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "core.fit_worker", str(worker_end.fileno()), os.getcwd()],
+                    pass_fds=(worker_end.fileno(),),
+                    env=environment,
+                    cwd=_PROJECT_ROOT,
+                    stdin=subprocess.DEVNULL,
+                )
+            except BaseException:
+                server_end.close()
+                raise
         self._connection = Connection(server_end.detach())
         self._ready = False
 
@@ -175,12 +203,12 @@ class FitWorker:
             if not self._ready:
                 report(TrainingProgress(0.0, "Starting the training process (loading TensorFlow)…"))
                 self._receive()  # "ready"
-                self._ready = True
+                self._ready, self._start_failed_at = True, None
             # Datasets can be large (CIFAR-10 is 150 MB), so one the worker already holds is not sent again.
             identity = (dataset.name, dataset.fingerprint, dataset.class_names)
             lean = None if identity == self._dataset_sent else dataclasses.replace(dataset, extras={})
             environment = {name: value for name, value in os.environ.items() if name.startswith(_FORWARDED_ENV_PREFIXES)}
-            self._connection.send(("fit", (config, lean, str(model_file), environment)))
+            self._send(("fit", (config, lean, str(model_file), environment)))
             self._dataset_sent = identity
             while True:
                 kind, payload = self._receive()
@@ -200,20 +228,46 @@ class FitWorker:
             shutil.rmtree(folder, ignore_errors=True)
             raise error from WorkerTraceback(text)
         self.fits_done += 1
-        self._after_fit(resident_mb)
+        try:
+            self._after_fit(resident_mb)
+        except Exception as error:  # a failed recycle must not cost the fit that just finished
+            _LOGGER.warning("could not replace the training process: %s", error)
         return dataclasses.replace(outcome, model_file=model_file)
+
+    def _send(self, message: tuple[str, Any]) -> None:
+        assert self._connection is not None
+        try:
+            self._connection.send(message)
+        except OSError as error:  # a broken pipe: the worker died before or while reading
+            raise self._crashed() from error
 
     def _receive(self) -> tuple[str, Any]:
         assert self._connection is not None
         try:
             return self._connection.recv()
         except (EOFError, OSError) as error:
-            code = self._process.poll() if self._process is not None else None
-            self._discard()
-            raise WorkerCrashed(
-                f"The training process stopped unexpectedly (exit code {code}); "
-                "it may have run out of memory. Try a smaller configuration, then train again."
-            ) from error
+            raise self._crashed() from error
+
+    def _crashed(self) -> WorkerCrashed:
+        """The error for a worker that went away; it is reaped first, so its exit code is known."""
+        code = None
+        if self._process is not None:
+            try:
+                code = self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        started = self._ready
+        self._discard()
+        if not started:
+            self._start_failed_at = time.monotonic()
+            return WorkerCrashed(
+                f"The training process could not start (exit code {code}); the server's log says why. "
+                f"Set {WORKER_ENV}=0 to train inside the server process instead."
+            )
+        return WorkerCrashed(
+            f"The training process stopped unexpectedly (exit code {code}); "
+            "it may have run out of memory. Try a smaller configuration, then train again."
+        )
 
     def _after_fit(self, resident_mb: float | None) -> None:
         self.last_resident_mb = resident_mb
@@ -222,9 +276,21 @@ class FitWorker:
         if self._baseline_mb is None:
             self._baseline_mb = resident_mb
         elif resident_mb - self._baseline_mb > recycle_megabytes():
-            self._stop()
+            self._retire()
             self.recycled += 1
             self._start()
+
+    def _retire(self) -> None:
+        """Tell the idle worker to exit without waiting for it; it is reaped on a later start."""
+        if self._process is None:
+            return
+        try:
+            assert self._connection is not None
+            self._connection.send(("stop", None))
+        except OSError:
+            self._process.kill()
+        self._retired.append(self._process)
+        self._discard()
 
     def _kill(self) -> None:
         if self._alive():
@@ -264,13 +330,19 @@ def prestart() -> None:
 
 def _serve(connection: Connection, working_directory: str | None = None) -> None:
     """The worker's loop: receive a fit, send progress, then the outcome or the error; repeat."""
+    # Ctrl+C in the server's terminal reaches the whole process group; the server decides when
+    # the worker ends (it closes the socket), so the worker does not print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import keras
 
     from core import training
 
     if working_directory:
         os.chdir(working_directory)
-    connection.send(("ready", None))
+    try:
+        connection.send(("ready", None))
+    except OSError:
+        return  # the server went away while TensorFlow was loading
     dataset = None
     while True:
         try:
@@ -291,15 +363,21 @@ def _serve(connection: Connection, working_directory: str | None = None) -> None
             outcome = dataclasses.replace(outcome, model=None)
         except Exception as error:
             text = traceback.format_exc()
-            try:
-                connection.send(("error", (error, text)))
-            except Exception:  # an exception that cannot be pickled still gets its message across
-                connection.send(("error", (RuntimeError(f"{type(error).__name__}: {error}"), text)))
+            connection.send(("error", (_transportable(error), text)))
             continue
         finally:
             keras.backend.clear_session()
             gc.collect()
         connection.send(("done", (outcome, resident_megabytes())))
+
+
+def _transportable(error: Exception) -> Exception:
+    """``error`` itself if it survives pickling both ways, else a RuntimeError with its message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 from pathlib import Path
 
@@ -30,7 +31,10 @@ def _config(**changes) -> TrainConfig:
 
 
 def _no_temporaries() -> bool:
-    return not list((DiskCache().root / RUNS_NAMESPACE).glob(".tmp-*"))
+    """No half-written cache entry, and none of the worker's model folders left behind."""
+    half_written = list((DiskCache().root / RUNS_NAMESPACE).glob(".tmp-*"))
+    worker_folders = list(Path(tempfile.gettempdir()).glob("dllab-fit-*"))
+    return not half_written and not worker_folders
 
 
 def test_a_fit_in_the_worker_matches_the_same_fit_in_this_process(digits, tmp_path, monkeypatch) -> None:
@@ -51,7 +55,8 @@ def test_a_fit_in_the_worker_matches_the_same_fit_in_this_process(digits, tmp_pa
     np.testing.assert_allclose(again, in_worker.test_predictions, atol=1e-5)
 
 
-def test_an_error_in_the_fit_is_raised_here_and_the_worker_stays(digits) -> None:
+def test_an_error_in_the_fit_is_raised_here_and_the_worker_stays(digits, monkeypatch) -> None:
+    monkeypatch.setenv(fit_worker.RECYCLE_ENV, "100000")  # growth must not replace it mid-test
     train(_config(epochs=1), digits)
     pid = fit_worker.shared_worker().pid
     with pytest.raises(ValueError, match="hidden units"):
@@ -141,6 +146,30 @@ def test_a_page_asking_to_prestart_never_waits_for_a_fit_in_progress() -> None:
         busy.join()
     fit_worker.prestart()
     assert worker.pid is not None
+
+
+def test_a_worker_that_cannot_start_says_so_and_pages_stop_starting_more(digits, monkeypatch) -> None:
+    worker = fit_worker.shared_worker()
+    worker.stop()
+    monkeypatch.setattr(fit_worker.sys, "executable", "/bin/false")  # an interpreter that exits at once
+    with pytest.raises(fit_worker.WorkerCrashed, match=r"could not start \(exit code 1\).*DLLAB_FIT_WORKER=0"):
+        train(_config(epochs=1, seed=30), digits)
+    assert _no_temporaries()
+    monkeypatch.undo()
+    fit_worker.prestart()
+    assert worker.pid is None, "a page started another worker right after one failed to start"
+    assert train(_config(epochs=1, seed=30), digits).status == "ok"  # a Train click still tries
+
+
+def test_an_error_that_cannot_cross_the_socket_still_brings_its_message() -> None:
+    class NeedsTwoArguments(Exception):
+        def __init__(self, first: str, second: str) -> None:
+            super().__init__(f"{first} and {second}")
+
+    sent = fit_worker._transportable(NeedsTwoArguments("this", "that"))
+    assert type(sent) is RuntimeError and str(sent) == "NeedsTwoArguments: this and that"
+    plain = ValueError("units must be at least 1")
+    assert fit_worker._transportable(plain) is plain
 
 
 def test_settings_for_the_worker() -> None:

@@ -23,7 +23,7 @@ def draw_sidebar() -> None:
         else:
             summary = settings.summarize_directory(data_dir)
             st.markdown(inline_code(str(data_dir)))
-            st.markdown("\n".join(f"- `{name}`" for name in summary.entries) or "_(empty)_")
+            st.markdown("\n".join(f"- {inline_code(name)}" for name in summary.entries) or "_(empty)_")
         st.caption("Cache")
         cache = DiskCache()
         st.markdown(inline_code(str(cache.root)))
@@ -45,4 +45,3 @@ def draw_sidebar() -> None:
             st.cache_data.clear()
             st.toast("Cache cleared.")
             st.rerun()
-
