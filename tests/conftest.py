@@ -34,12 +34,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def app_test(page: str | None = None, *, timeout: float = 60):
-    """An AppTest of the whole app (router and sidebar included), switched to ``page`` and run."""
+def app_test(page: str | None = None, *, timeout: float = 60, query: dict[str, str] | None = None):
+    """An AppTest of the whole app (router and sidebar included), switched to ``page`` and run.
+
+    ``query`` opens the page from a pasted link: the query is set before the page's first run,
+    as a browser following the link would.
+    """
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.run()
+    if query:
+        at.query_params.update(query)
     if page is not None:
         at.switch_page(page)
         at.run()

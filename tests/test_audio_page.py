@@ -163,14 +163,7 @@ def test_real_fsdd_from_the_data_directory_renders(shared_data, monkeypatch: pyt
 
 def _linked(query: dict[str, str]):
     """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query=query, timeout=240)
     assert not at.exception and not at.error
     return at
 

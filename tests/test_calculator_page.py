@@ -194,14 +194,7 @@ def test_layer_table_round_trip_and_parsing() -> None:
 
 def linked(query: dict[str, str]):
     """The page opened from a pasted link: the query is set before the page's first run."""
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query=query)
     assert not at.exception
     return at
 

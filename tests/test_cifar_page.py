@@ -152,14 +152,7 @@ def test_compare_mode_trains_each_value() -> None:
 
 def _linked(query: dict[str, str]):
     """The page opened from a pasted link: the query is set before the page's first run."""
-    from streamlit.testing.v1 import AppTest
-
-    from tests.conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query=query)
     assert not at.exception
     return at
 

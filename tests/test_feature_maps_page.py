@@ -137,14 +137,7 @@ def test_an_unexpected_training_failure_is_an_error_not_a_traceback(monkeypatch:
 
 def _linked(query: dict[str, str]):
     """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query=query)
     assert not at.exception and not _errors(at)
     return at
 

@@ -157,14 +157,7 @@ print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.mo
 
 
 def test_a_shared_link_reopens_the_same_settings() -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.query_params.update({"models": "lstm,gru", "units_choice": "other", "units_other": "200", "learning_rate": "3e-3"})
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query={"models": "lstm,gru", "units_choice": "other", "units_other": "200", "learning_rate": "3e-3"})
     assert not at.exception and not at.error
     assert at.multiselect(key="models").value == ["lstm", "gru"]
     assert at.number_input(key="units_other").value == 200
@@ -174,14 +167,7 @@ def test_a_shared_link_reopens_the_same_settings() -> None:
 
 
 def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.query_params.update({"batch_size": "999", "epochs": "3"})
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query={"batch_size": "999", "epochs": "3"})
     assert not at.exception and not at.error
     assert at.selectbox(key="batch_size").value == 128
     assert at.number_input(key="epochs").value == 3

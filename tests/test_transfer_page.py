@@ -126,14 +126,7 @@ def test_only_data_directory_folders_are_offered_and_read(tmp_path: Path, monkey
 
 def _linked(query: dict[str, str], *, allow_errors: bool = False):
     """The page opened from a link carrying ``query``, set before the page's first run as a browser would."""
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
+    at = app_test(PAGE, query=query)
     assert not at.exception and (allow_errors or not _errors(at))
     return at
 
