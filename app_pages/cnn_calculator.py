@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.calculator import DTYPE_BYTES, LAYER_TYPES, MEBIBYTE, MEGABYTE, OPTIMIZER_SLOTS, NetworkReport, analyze
+from core.calculator import DTYPE_BYTES, LAYER_TYPES, MAX_SIZE, MEBIBYTE, MEGABYTE, OPTIMIZER_SLOTS, NetworkReport, analyze
 from core.calculator_check import MEMORY_UNITS, check_answer
 from core.calculator_presets import PRESETS, preset
 from core.calculator_table import COLUMNS, layers_from_rows, parse_input_shape, rows_from_layers
@@ -25,12 +25,24 @@ OPTIMIZER_LABELS = {
     "sgd_momentum": "SGD with momentum (1 slot)",
     "sgd": "plain SGD (no slots)",
 }
+# The browser already keeps sizes within the calculator's limit and cells short; core.calculator_table
+# checks again, since a table can also arrive through the session.
+SIZE_CELL_CHARS = 24
+INPUT_SHAPE_CHARS = 64
 TABLE_COLUMN_CONFIG = {
     "type": st.column_config.SelectboxColumn("type", options=list(LAYER_TYPES), required=True),
-    "filters / units": st.column_config.NumberColumn("filters / units", min_value=1, step=1, format="%d", help="conv2d filters or dense units"),
-    "kernel / pool": st.column_config.TextColumn("kernel / pool", help="conv2d kernel or pooling window: 3, or 3x5 for a rectangle"),
-    "stride": st.column_config.TextColumn("stride", help="blank = 1 for conv2d, the pool size for pooling; 2 or 1x2"),
-    "padding": st.column_config.TextColumn("padding", help="valid, same, or a number of pixels p (conv2d only)"),
+    "filters / units": st.column_config.NumberColumn(
+        "filters / units", min_value=1, max_value=MAX_SIZE, step=1, format="%d", help="conv2d filters or dense units"
+    ),
+    "kernel / pool": st.column_config.TextColumn(
+        "kernel / pool", max_chars=SIZE_CELL_CHARS, help="conv2d kernel or pooling window: 3, or 3x5 for a rectangle"
+    ),
+    "stride": st.column_config.TextColumn(
+        "stride", max_chars=SIZE_CELL_CHARS, help="blank = 1 for conv2d, the pool size for pooling; 2 or 1x2"
+    ),
+    "padding": st.column_config.TextColumn(
+        "padding", max_chars=SIZE_CELL_CHARS, help="valid, same, or a number of pixels p (conv2d only)"
+    ),
     "bias": st.column_config.CheckboxColumn("bias", help="conv2d / dense: one bias per filter or unit"),
     "dropout rate": st.column_config.NumberColumn("dropout rate", min_value=0.0, max_value=0.99, step=0.05),
 }
@@ -51,7 +63,9 @@ def reset_table() -> None:
 
 
 def checked_shape_text(raw: str) -> str:
-    """The link's input-shape text itself, once :func:`parse_input_shape` accepts it."""
+    """The link's input-shape text itself, once :func:`parse_input_shape` accepts it and the box can hold it."""
+    if len(raw) > INPUT_SHAPE_CHARS:
+        raise ValueError(f"an input shape is at most {INPUT_SHAPE_CHARS} characters, e.g. 200, 300, 3")
     parse_input_shape(raw)
     return raw
 
@@ -114,7 +128,8 @@ with settings:
         key="input_shape",
         default=", ".join(str(n) for n in chosen.input_shape),
         parse=checked_shape_text,
-        help="e.g. 200, 300, 3 or 200x300x3",
+        max_chars=INPUT_SHAPE_CHARS,
+        help=f"e.g. 200, 300, 3 or 200x300x3; each size at most {MAX_SIZE:,}",
     )
     batch_size = shared_number("Batch size (for training)", min_value=1, max_value=100_000, step=1, default=chosen.batch_size, key="batch_size")
     dtype = shared_selectbox("Number type", list(DTYPE_BYTES), format_func=lambda name: f"{name} ({DTYPE_BYTES[name]} bytes)", key="dtype")

@@ -36,6 +36,10 @@ from ui.shareable import share_link, shared_checkbox, shared_number, shared_sele
 from ui.widgets import inline_code, show_value_error
 
 KERAS_CHECK = "rnn_keras_check"
+# Sizes are capped well past any real layer so a link cannot hand the number boxes a value the
+# browser mangles (past 2**53). No minimum on purpose: 0 or less reaches core.rnn, whose error
+# explains why a tensor axis must be at least 1.
+MAX_SIZE = 1_000_000
 UNROLLED_CHECK = "rnn_unrolled_keras_check"
 KEPT_UNROLLED_INPUTS = "rnn_unrolled_inputs_kept"
 
@@ -55,12 +59,12 @@ with st.container(border=True):
     with first:
         cell = shared_selectbox("Cell", CELLS, format_func=CELL_NAMES.get, default="lstm", key="cell")
         open_batch = shared_toggle("Leave batch open (None)", default=False, key="open_batch", help="keras.Input leaves the batch size open; model.summary() prints it as None.")
-        batch_size = shared_number("Batch", default=32, step=1, key="batch", disabled=open_batch)
+        batch_size = shared_number("Batch", default=32, step=1, max_value=MAX_SIZE, key="batch", disabled=open_batch)
     with second:
-        timesteps = shared_number("Timesteps", default=28, step=1, key="timesteps", help="MNIST read row by row: 28 rows.")
-        features = shared_number("Features", default=28, step=1, key="features", help="MNIST read row by row: 28 pixels per row.")
+        timesteps = shared_number("Timesteps", default=28, step=1, max_value=MAX_SIZE, key="timesteps", help="MNIST read row by row: 28 rows.")
+        features = shared_number("Features", default=28, step=1, max_value=MAX_SIZE, key="features", help="MNIST read row by row: 28 pixels per row.")
     with third:
-        units = shared_number("Units", default=128, step=1, key="units")
+        units = shared_number("Units", default=128, step=1, max_value=MAX_SIZE, key="units")
         return_sequences = shared_checkbox("return_sequences", default=False, key="return_sequences")
         return_state = shared_checkbox("return_state", default=False, key="return_state")
     with fourth:

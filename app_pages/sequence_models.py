@@ -12,6 +12,7 @@ from core import charts, fit_worker, settings
 from core.datasets import Dataset, load_dataset
 from core.models.sequence import (
     DISPLAY_NAMES,
+    MAX_UNITS,
     MODEL_KINDS,
     histories,
     misclassified,
@@ -36,6 +37,15 @@ from ui.widgets import dataset_banner, progress_reporter, show_value_error
 
 UNIT_CHOICES = (50, 128, 300, "other")
 OPTIMIZER_NAMES = {"rmsprop": "RMSProp", "adam": "Adam"}
+# Far longer than any learning rate anyone types; a longer link value is refused with a notice.
+LEARNING_RATE_CHARS = 32
+
+
+def checked_rate_text(raw: str) -> str:
+    """A link's learning-rate text, kept as typed (a bad number is explained below the settings) unless too long."""
+    if len(raw) > LEARNING_RATE_CHARS:
+        raise ValueError(f"a learning rate is at most {LEARNING_RATE_CHARS} characters, such as 0.001 or 1e-3")
+    return raw
 
 
 @st.cache_resource(show_spinner="Loading MNIST…", max_entries=4)
@@ -68,7 +78,12 @@ with st.container(border=True):
             help="The size of the hidden state h(t). The CNN does not use it.",
         )
         if units_choice == "other":
-            units = shared_number("Other number of hidden units", default=64, step=1, key="units_other")
+            # Capped at what core.models.sequence accepts, so a link past it (a number box silently
+            # mangles whole numbers past 2**53) falls back with a notice. No minimum on purpose:
+            # 0 or less reaches sequence_config, whose error says which sizes are allowed.
+            units = shared_number(
+                "Other number of hidden units", max_value=MAX_UNITS, default=64, step=1, key="units_other"
+            )
         else:
             units = units_choice
         batch_size = shared_selectbox("Batch size", (16, 32, 64, 128, 256), default=128, key="batch_size")
@@ -77,8 +92,10 @@ with st.container(border=True):
             "Optimizer", tuple(OPTIMIZER_NAMES), format_func=OPTIMIZER_NAMES.get, key="optimizer"
         )
         # Kept as text so "1e-3" can be typed; a bad value is reported below, not refused silently.
-        bind_query_param("learning_rate", str, "1e-3")
-        learning_rate_text = st.text_input("Learning rate", key="learning_rate", help="A number such as 0.001 or 1e-3.")
+        bind_query_param("learning_rate", checked_rate_text, "1e-3")
+        learning_rate_text = st.text_input(
+            "Learning rate", key="learning_rate", max_chars=LEARNING_RATE_CHARS, help="A number such as 0.001 or 1e-3."
+        )
         publish_query_param("learning_rate", learning_rate_text)
     with right:
         epochs = shared_number("Epochs", min_value=1, max_value=100, default=5, step=1, key="epochs")

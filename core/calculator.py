@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.query_state import shown
+
 LAYER_TYPES: tuple[str, ...] = (
     "conv2d",
     "maxpool2d",
@@ -32,6 +34,12 @@ DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "float
 
 MEGABYTE = 10**6
 MEBIBYTE = 2**20
+
+# Every size the calculator takes (each input axis, filters, units, kernel, stride, pool, padding)
+# is at most this: far past any real layer, and small enough that the arithmetic stays instant.
+MAX_SIZE = 10**6
+# The tables show every count as a 64-bit integer (pandas and Arrow); past this they cannot.
+MAX_COUNT = 2**63 - 1
 
 _REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "conv2d": ("filters", "kernel"),
@@ -113,16 +121,26 @@ def analyze(
     shape = network_input = _check_input_shape(input_shape)
     for name, value in (("batch_size", batch_size), ("dtype_bytes", dtype_bytes)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive whole number (dtype_bytes is 4 for float32), got {value!r}")
+            raise ValueError(f"{name} must be a positive whole number (dtype_bytes is 4 for float32), got {shown_number(value)}")
     batch_size, dtype_bytes = int(batch_size), int(dtype_bytes)
     if optimizer not in OPTIMIZER_SLOTS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_SLOTS)}")
+        raise ValueError(f"unknown optimizer {shown_number(optimizer)}; choose one of {', '.join(OPTIMIZER_SLOTS)}")
     if isinstance(layers, Mapping) or not isinstance(layers, Sequence):
         raise ValueError("layers must be a list of dicts, each with a 'type' key")
 
     reports: list[LayerReport] = []
     for position, layer in enumerate(layers, start=1):
         report = _analyze_layer(position, layer, shape)
+        _check_countable(
+            (
+                ("parameters", report.params),
+                ("multiply-adds", report.macs),
+                ("activation values", report.activation_values),
+                ("bytes for its activations", report.activation_values * dtype_bytes),
+            ),
+            f"layer {position} ({report.type})",
+            "use a smaller layer or a smaller input",
+        )
         reports.append(report)
         shape = report.output_shape
 
@@ -142,6 +160,22 @@ def analyze(
         "activations": batch_size * activation_values * dtype_bytes,
         "input": batch_size * input_values * dtype_bytes,
     }
+    total_macs = sum(r.macs for r in reports)
+    inference_keep_all_bytes = weight_bytes + (input_values + activation_values) * dtype_bytes
+    training_bytes = sum(breakdown.values())
+    # Each figure is checked, not only the largest, so the message names the one a student can
+    # act on (a deep stack of big layers overflows the multiply-adds long before the bytes).
+    _check_countable(
+        (
+            ("parameters", total_params),
+            ("multiply-adds", total_macs),
+            ("activation values", activation_values),
+            ("bytes to predict one instance", inference_keep_all_bytes),
+            (f"bytes to train a batch of {batch_size}", training_bytes),
+        ),
+        "this network",
+        "use smaller layers, a smaller input or a smaller batch",
+    )
     return NetworkReport(
         input_shape=network_input,
         layers=tuple(reports),
@@ -151,13 +185,13 @@ def analyze(
         total_params=total_params,
         trainable_params=trainable,
         non_trainable_params=total_params - trainable,
-        total_macs=sum(r.macs for r in reports),
+        total_macs=total_macs,
         input_values=input_values,
         activation_values=activation_values,
         weight_bytes=weight_bytes,
         inference_peak_bytes=weight_bytes + live_values * dtype_bytes,
-        inference_keep_all_bytes=weight_bytes + (input_values + activation_values) * dtype_bytes,
-        training_bytes=sum(breakdown.values()),
+        inference_keep_all_bytes=inference_keep_all_bytes,
+        training_bytes=training_bytes,
         training_breakdown=breakdown,
     )
 
@@ -170,7 +204,7 @@ def _analyze_layer(position: int, layer: Mapping[str, Any], shape: Shape) -> Lay
         raise ValueError(f"layer {position}: expected a dict with a 'type' key, got {type(layer).__name__}")
     kind = layer.get("type")
     if kind not in LAYER_TYPES:
-        raise ValueError(f"layer {position}: unknown type {kind!r}; choose one of {', '.join(LAYER_TYPES)}")
+        raise ValueError(f"layer {position}: unknown type {shown_number(kind)}; choose one of {', '.join(LAYER_TYPES)}")
     label = f"layer {position} ({kind})"
     for key in _REQUIRED_KEYS.get(kind, ()):
         if layer.get(key) is None:
@@ -307,7 +341,7 @@ def _dense(name: str, label: str, layer: Mapping[str, Any], shape: Shape) -> Lay
 def _dropout(name: str, label: str, layer: Mapping[str, Any], shape: Shape) -> LayerReport:
     rate = layer["rate"]
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-        raise ValueError(f"{label}: rate must be a number in [0, 1), the fraction of values dropped; got {rate!r}")
+        raise ValueError(f"{label}: rate must be a number in [0, 1), the fraction of values dropped; got {shown_number(rate)}")
     return LayerReport(
         name=name,
         type="dropout",
@@ -387,12 +421,15 @@ def _output_length(
 
 def _check_input_shape(input_shape: Sequence[int]) -> Shape:
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
-        raise ValueError(f"input_shape must be (H, W, C) or (N,), got {input_shape!r}")
+        raise ValueError(f"input_shape must be (H, W, C) or (N,), got {shown_number(input_shape)}")
+    described = shown_number(tuple(input_shape))
     if len(input_shape) not in (1, 3):
-        raise ValueError(f"input_shape must be (H, W, C) for images or (N,) for vectors; got {tuple(input_shape)}")
+        raise ValueError(f"input_shape must be (H, W, C) for images or (N,) for vectors; got {described}")
     for size in input_shape:
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-            raise ValueError(f"input_shape sizes must be positive whole numbers; got {tuple(input_shape)}")
+            raise ValueError(f"input_shape sizes must be positive whole numbers; got {described}")
+        if size > MAX_SIZE:
+            raise ValueError(f"input_shape sizes must be at most {MAX_SIZE:,} each, the calculator's limit; got {described}")
     return tuple(int(n) for n in input_shape)
 
 
@@ -407,14 +444,16 @@ def _image_shape(label: str, shape: Shape) -> tuple[int, int, int]:
 
 def _positive_int(value: Any, key: str, label: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{label}: {key} must be a positive whole number, got {value!r}")
+        raise ValueError(f"{label}: {key} must be a positive whole number, got {shown_number(value)}")
+    if value > MAX_SIZE:
+        raise ValueError(f"{label}: {key} must be at most {MAX_SIZE:,}, the calculator's limit; got {shown_number(value)}")
     return int(value)
 
 
 def _pair(value: Any, key: str, label: str) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(f"{label}: {key} must be an int or an (h, w) pair, got {value!r}")
+            raise ValueError(f"{label}: {key} must be an int or an (h, w) pair, got {shown_number(value)}")
         return _positive_int(value[0], key, label), _positive_int(value[1], key, label)
     number = _positive_int(value, key, label)
     return number, number
@@ -425,13 +464,53 @@ def _padding(value: Any, label: str, *, allow_int: bool) -> str | int:
         return value
     if allow_int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if value < 0:
-            raise ValueError(f"{label}: padding must be 'same', 'valid' or a whole number ≥ 0, got {value}")
+            raise ValueError(f"{label}: padding must be 'same', 'valid' or a whole number ≥ 0, got {shown_number(value)}")
+        if value > MAX_SIZE:
+            raise ValueError(f"{label}: padding must be at most {MAX_SIZE:,} pixels, the calculator's limit; got {shown_number(value)}")
         return int(value)
     accepted = "'same', 'valid' or a whole number of pixels" if allow_int else "'same' or 'valid'"
-    raise ValueError(f"{label}: padding must be {accepted}, got {value!r}")
+    raise ValueError(f"{label}: padding must be {accepted}, got {shown_number(value)}")
 
 
 def _flag(value: Any, key: str, label: str) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{label}: {key} must be True or False, got {value!r}")
+        raise ValueError(f"{label}: {key} must be True or False, got {shown_number(value)}")
     return value
+
+
+def shown_number(value: Any) -> str:
+    """``repr(value)`` cut to 40 characters for a message; a huge whole number is described by its length.
+
+    Python refuses to print an int of more than 4,300 digits (and printing a long one is slow),
+    so its digits are counted with a logarithm instead, also inside a tuple or list.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"a {math.floor(math.log10(abs(value))) + 1:,}-digit number"
+    if isinstance(value, (tuple, list)):
+        items = [_short_item(item) for item in value[:4]] + (["…"] if len(value) > 4 else [])
+        inside = ", ".join(items) + ("," if len(value) == 1 and isinstance(value, tuple) else "")
+        return shown("(" + inside + ")" if isinstance(value, tuple) else "[" + inside + "]")
+    return shown(repr(value))
+
+
+def _short_item(value: Any) -> str:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return shown_number(value)
+    return shown(repr(value)) if not isinstance(value, (tuple, list)) else "(…)"
+
+
+def _check_countable(figures: Sequence[tuple[str, int]], who: str, fix: str) -> None:
+    """Refuse a count the tables could not hold as a 64-bit integer, naming it and its size."""
+    for what, count in figures:
+        if count > MAX_COUNT:
+            raise ValueError(
+                f"{who} would need about {_about(count)} {what}, more than the calculator can show "
+                f"(at most about {_about(MAX_COUNT)}); {fix}"
+            )
+
+
+def _about(count: int) -> str:
+    """``1e+20``-style magnitude of a positive int, even one too big for a float."""
+    if count < 10**300:
+        return f"{float(count):.0e}"
+    return f"1e+{math.floor(math.log10(count))}"

@@ -9,9 +9,10 @@ candidate with the fewest slips that lies within rounding distance of it.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
-from core.calculator import MEBIBYTE, MEGABYTE, LayerReport, NetworkReport
+from core.calculator import MEBIBYTE, MEGABYTE, LayerReport, NetworkReport, shown_number
 
 QUANTITIES: dict[str, str] = {
     "params": "parameters",
@@ -71,8 +72,11 @@ def check_answer(
     try:
         claimed = float(claimed)
     except (TypeError, ValueError):
-        raise ValueError(f"the claimed figure must be a number, got {claimed!r}") from None
-    if not claimed > 0:
+        raise ValueError(f"the claimed figure must be a number, got {shown_number(claimed)}") from None
+    except OverflowError:
+        # An int past 1e308 (no page widget can send one, but callers can) is no one's answer.
+        raise ValueError(f"the claimed figure must be at most about 1e+308, got {shown_number(claimed)}") from None
+    if not (math.isfinite(claimed) and claimed > 0):
         raise ValueError(f"the claimed figure must be a positive number, got {claimed:g}")
 
     if quantity == "params":

@@ -22,6 +22,8 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 LIST_SEPARATOR = ","
 MAX_SHOWN_CHARS = 40
+# repr() of any float is at most 24 characters; a link's number much longer than that is hostile.
+MAX_NUMBER_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,13 @@ def parse_int(
     raw: str, *, min_value: int | None = None, max_value: int | None = None, step: int | None = None
 ) -> int:
     """A whole number within ``[min_value, max_value]`` and on the widget's step grid (counted from min)."""
+    text = raw.strip()
+    # int() is slow on long digit strings and refuses more than 4,300 digits; no widget needs more
+    # than a few dozen, so a longer text is answered from its length alone.
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"{shown(raw)!r} is too long for a number ({len(text):,} characters)")
     try:
-        value = int(raw.strip())
+        value = int(text)
     except ValueError:
         raise ValueError(f"{shown(raw)!r} is not a whole number") from None
     _check_range(value, min_value, max_value)
@@ -125,8 +132,11 @@ def parse_float(
     raw: str, *, min_value: float | None = None, max_value: float | None = None, step: float | None = None
 ) -> float:
     """A finite number within ``[min_value, max_value]`` and, when ``step`` is given, on its grid."""
+    text = raw.strip()
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"{shown(raw)!r} is too long for a number ({len(text):,} characters)")
     try:
-        value = float(raw.strip())
+        value = float(text)
     except ValueError:
         raise ValueError(f"{shown(raw)!r} is not a number") from None
     if not math.isfinite(value):

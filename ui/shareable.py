@@ -32,6 +32,9 @@ from core import query_state
 
 T = TypeVar("T")
 
+# The largest whole number a browser's number box (a JavaScript double) holds exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
 
 def bind_query_param(key: str, parse: Callable[[str], T], default: T) -> T:
     """Seed ``st.session_state[key]`` from the URL once per session (or from ``default``); return it.
@@ -192,5 +195,9 @@ def _number_parser(
 ) -> Callable[[str], int | float]:
     whole = all(isinstance(value, int) and not isinstance(value, bool) for value in (min_value, max_value, step, default) if value is not None)
     if whole:
-        return lambda raw: query_state.parse_int(raw, min_value=min_value, max_value=max_value, step=step)
+        # The browser holds numbers as doubles: past 2**53 a whole number silently changes (a
+        # 20-digit link became 0), so an unbounded side is held to the exactly representable range.
+        low = -MAX_SAFE_INTEGER if min_value is None else min_value
+        high = MAX_SAFE_INTEGER if max_value is None else max_value
+        return lambda raw: query_state.parse_int(raw, min_value=low, max_value=high, step=step)
     return lambda raw: query_state.parse_float(raw, min_value=min_value, max_value=max_value, step=step)

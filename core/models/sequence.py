@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.models import register_builder
+from core.query_state import shown
 from core.training import RunResult, TrainConfig
 
 RECURRENT_KINDS = ("simple_rnn", "lstm", "gru")
@@ -163,12 +164,13 @@ def classifier_params(kind: str, input_shape: tuple[int, ...], num_classes: int,
 
 def parse_learning_rate(text: str) -> float:
     """A learning rate typed as ``0.001`` or ``1e-3``; anything else is a clear ``ValueError``."""
+    # The text may come whole from a pasted link, so the messages quote at most its first 40 characters.
     try:
         value = float(str(text).strip())
     except ValueError:
-        raise ValueError(f"learning rate must be a number such as 0.001 or 1e-3, got {text!r}") from None
+        raise ValueError(f"learning rate must be a number such as 0.001 or 1e-3, got {shown(str(text))!r}") from None
     if not (math.isfinite(value) and 0 < value <= 10):
-        raise ValueError(f"learning rate must be greater than 0 and at most 10, got {text!r}")
+        raise ValueError(f"learning rate must be greater than 0 and at most 10, got {shown(str(text))!r}")
     return value
 
 
