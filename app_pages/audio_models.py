@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from pathlib import Path
 
 import altair as alt
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import audio, charts, fit_worker, settings
+from core import audio, charts, fit_worker, settings, viz
+from core.budget import WorkEstimate, check_memory
 from core.audio_models import (
     CELL_NAMES,
     SEED_RESULTS,
@@ -27,11 +29,19 @@ from core.audio_models import (
     rnn_config,
     train_forest,
 )
-from core.cache import DiskCache
+from core.cache import DiskCache, stable_hash
 from core.datasets import Dataset, load_dataset
-from core.datasets.audio import AXIS_ORDERS, NPY_FILES, audio_npy_dataset, data_dir_wav_folders
+from core.datasets.audio import (
+    AXIS_ORDERS,
+    NPY_FILES,
+    audio_npy_dataset,
+    data_dir_wav_folders,
+    folder_work,
+    fsdd_recordings,
+    zip_work,
+)
 from core.training import RunResult, TrainingProgress, cached_result, load_model, train
-from core.uploads import AUDIO_SUFFIXES, safe_extract_zip
+from core.uploads import AUDIO_SUFFIXES, load_npy, npy_header, safe_extract_zip
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import (
     share_link,
@@ -41,7 +51,7 @@ from ui.shareable import (
     shared_selectbox,
     shared_slider,
 )
-from ui.widgets import dataset_banner, progress_reporter, show_value_error
+from ui.widgets import dataset_banner, mark_prepared, progress_reporter, show_failure, show_value_error, wait_for_click
 
 SOURCES = {
     "synthetic": "Synthetic sounds (offline)",
@@ -53,30 +63,35 @@ SOURCES = {
 AXIS_LABELS = {"auto": "detect", "bands_frames": "bands × frames", "frames_bands": "frames × bands"}
 MAX_ZIP_FILES = 10_000
 MAX_ZIP_BYTES = 300_000_000
+SYNTHETIC_CLIPS = len(audio.SYNTHETIC_CLASSES) * (60 + 20)  # the built-in set: 60 training and 20 test clips per class
 
 
-@st.cache_resource(show_spinner="Generating the synthetic sounds…", max_entries=4)
+@st.cache_resource(show_spinner="Generating the synthetic sounds…", max_entries=2)
 def synthetic_data(sample_rate: int, clip_seconds: float) -> Dataset:
     """The synthetic sound set at one rate and clip length, shared by every session."""
     return load_dataset("synthetic_sounds", sample_rate=sample_rate, clip_seconds=clip_seconds)
 
 
-@st.cache_resource(show_spinner="Reading the recordings…", max_entries=4)
+@st.cache_resource(show_spinner="Reading the recordings…", max_entries=2)
 def fsdd_data(data_dir: str | None, sample_rate: int, clip_seconds: float) -> Dataset:
     """FSDD from the data directory, the Keras cache or a download (the synthetic set if none)."""
     return load_dataset("fsdd", data_dir=data_dir, sample_rate=sample_rate, clip_seconds=clip_seconds)
 
 
-@st.cache_resource(show_spinner="Reading the WAV folder…", max_entries=4)
+@st.cache_resource(show_spinner="Reading the WAV folder…", max_entries=2)
 def folder_data(folder: str, sample_rate: int, clip_seconds: float) -> Dataset:
-    """A WAV folder (class subfolders or FSDD naming) in the data directory."""
-    return load_dataset("wav_folder", folder=folder, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name=Path(folder).name)
+    """A WAV folder (class subfolders or FSDD naming) in the data directory, read only inside it."""
+    return load_dataset(
+        "wav_folder", folder=folder, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name=Path(folder).name,
+        fence=settings.data_dir(), shown_as=Path(folder).name,
+    )
 
 
-@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=4)
-def zip_data(digest: str, _payload: bytes, sample_rate: int, clip_seconds: float) -> Dataset:
-    """An uploaded zip of WAVs, unpacked safely once per content hash into the cache folder."""
-    # Published by atomic rename, so a failed or interrupted unpack is never mistaken for a dataset.
+@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=2)
+def zip_data(digest: str, _payload: bytes, name: str, sample_rate: int, clip_seconds: float) -> Dataset:
+    """An uploaded zip of WAVs, unpacked safely once per content hash into the cache's uploads pool."""
+    # Published by atomic rename, so a failed or interrupted unpack is never mistaken for a dataset;
+    # the uploads pool has its own size limit, so unpacked zips never evict anyone's trained runs.
     uploads = DiskCache()
     destination = uploads.get("audio-uploads", digest)
     if destination is None:
@@ -88,11 +103,12 @@ def zip_data(digest: str, _payload: bytes, sample_rate: int, clip_seconds: float
             ),
         )
     return load_dataset(
-        "wav_folder", folder=destination, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name="uploaded zip", source="WAV files from the uploaded zip"
+        "wav_folder", folder=destination, sample_rate=sample_rate, clip_seconds=clip_seconds, dataset_name="uploaded zip",
+        source=f"WAV files from {name}", shown_as=name,
     )
 
 
-@st.cache_resource(show_spinner="Computing spectrograms…", max_entries=8)
+@st.cache_resource(show_spinner="Computing spectrograms…", max_entries=4)
 def features_for(fingerprint: str, _dataset: Dataset, feature_settings: audio.FeatureSettings | None) -> Dataset:
     """Standardised features for a dataset and feature settings (cached on disk as well)."""
     return audio_features(_dataset, feature_settings)
@@ -105,15 +121,32 @@ def forest_model(fingerprint: str, trees: int, _features: Dataset) -> object:
 
 
 def npy_upload_dataset(files: list, axis_order: str) -> Dataset:
-    """The four uploaded arrays, read without pickles and validated."""
-    from core.uploads import load_npy
-
+    """The four uploaded arrays, read without pickles after their headers are checked against the budget."""
     by_name = {file.name: file for file in files}
     missing = [name for name in NPY_FILES if name not in by_name]
     if missing:
         raise ValueError(f"still missing {', '.join(missing)}; upload all four of {', '.join(NPY_FILES)}")
-    arrays = {name.removesuffix(".npy"): load_npy(by_name[name].getvalue(), name=name) for name in NPY_FILES}
+    headers = {name: npy_header(by_name[name].getvalue(), name=name) for name in NPY_FILES}
+    # Features become float32 once, are standardised in place and split (one more copy).
+    needed = sum(math.prod(shape) * (dtype.itemsize + 8) for shape, dtype in headers.values())
+    check_memory("The four .npy files", needed, "Upload fewer examples, or fewer bands or frames per example.")
+    arrays = {name.removesuffix(".npy"): load_npy(by_name[name].getvalue(), name=name, copies=0) for name in NPY_FILES}
     return audio_npy_dataset(arrays, axis_order=axis_order)
+
+
+def data_work(source: str, sample_rate: int, clip_seconds: float, data_dir: Path | None, folder: Path | None, payload: bytes | None) -> tuple[int, WorkEstimate]:
+    """Clips and the cost of loading them for a data choice, from counts and headers only."""
+    if source == "fsdd":
+        recordings = fsdd_recordings(data_dir)
+        if recordings is not None:
+            return folder_work(recordings, sample_rate, clip_seconds)
+    if source in ("synthetic", "fsdd"):
+        return SYNTHETIC_CLIPS, audio.synthetic_work(sample_rate=sample_rate, clip_seconds=clip_seconds)
+    if source == "folder" and folder is not None:
+        return folder_work(folder, sample_rate, clip_seconds, fence=data_dir)
+    if source == "zip" and payload is not None:
+        return zip_work(payload, sample_rate, clip_seconds, max_files=MAX_ZIP_FILES)
+    return 0, WorkEstimate(0.0, 0)
 
 
 st.title("Audio: random forest vs CNN vs LSTM")
@@ -165,52 +198,74 @@ with st.container(border=True):
 dataset: Dataset | None = None
 data_dir = settings.data_dir()
 try:
-    if source == "synthetic":
-        dataset = synthetic_data(int(sample_rate), float(clip_seconds))
-    elif source == "fsdd":
-        dataset = fsdd_data(str(data_dir) if data_dir else None, int(sample_rate), float(clip_seconds))
-    elif source == "folder":
+    feature_settings = None if source == "npy" else audio.FeatureSettings(
+        sample_rate=int(sample_rate), mel_bands=int(mel_bands), frame_length=int(frame_length),
+        hop_length=int(hop_length), kind=kind, mfcc_count=int(mfcc_count),
+    )
+    chosen_folder: Path | None = None
+    payload: bytes | None = None
+    if source == "folder":
         folders = data_dir_wav_folders(data_dir)
         if not folders:
             st.info(
-                f"No folder with WAV files in the data directory ({data_dir or f'set {settings.DATA_DIR_ENV}'}). "
-                "Put a folder of class subfolders, or FSDD-named files, there.",
+                "No folder with WAV files in the data directory"
+                + ("" if data_dir else f" (set {settings.DATA_DIR_ENV})")
+                + ". Put a folder of class subfolders, or FSDD-named files, there.",
                 icon=":material/folder_off:",
             )
-        else:
-            chosen = st.selectbox("Folder", folders, format_func=lambda path: path.name, key="wav_folder")
-            dataset = folder_data(str(chosen), int(sample_rate), float(clip_seconds))
+            st.stop()
+        chosen_folder = st.selectbox("Folder", folders, format_func=lambda path: path.name, key="wav_folder")
     elif source == "zip":
         upload = st.file_uploader(
             "A zip of WAVs: one subfolder per class, or FSDD-named files ({digit}_{speaker}_{index}.wav)",
             type=["zip"], key="zip_upload",
         )
-        if upload is not None:
-            payload = upload.getvalue()
-            dataset = zip_data(hashlib.sha256(payload).hexdigest()[:20], payload, int(sample_rate), float(clip_seconds))
-    else:
+        if upload is None:
+            st.stop()
+        payload = upload.getvalue()
+    elif source == "npy":
         uploads = st.file_uploader(
             f"The four arrays ({', '.join(NPY_FILES)}), saved with np.save", type=["npy"], accept_multiple_files=True, key="npy_upload"
         )
         axis_order = shared_radio(
             "Axis order of each example", AXIS_ORDERS, format_func=AXIS_LABELS.get, horizontal=True, key="axis_order",
-            help="The seed stores 40 mel bands × 501 frames. 'detect' assumes there are fewer bands than frames.",
+            help="DATA.ML.200 Exercise 5's arrays are 40 mel bands × 501 frames. 'detect' assumes there are fewer bands than frames.",
         )
-        if uploads:
-            dataset = npy_upload_dataset(list(uploads), axis_order)
-    feature_settings = None
-    if dataset is not None and dataset.extras.get("kind") == "waveform":
-        feature_settings = audio.FeatureSettings(
-            sample_rate=int(sample_rate), mel_bands=int(mel_bands), frame_length=int(frame_length),
-            hop_length=int(hop_length), kind=kind, mfcc_count=int(mfcc_count),
+        if not uploads:
+            st.stop()
+        dataset = npy_upload_dataset(list(uploads), axis_order)
+    if feature_settings is not None:
+        # Budget what these choices cause before doing any of it; heavy work waits for a click.
+        clips, loading = data_work(source, int(sample_rate), float(clip_seconds), data_dir, chosen_folder, payload)
+        length = audio.clip_samples(int(sample_rate), float(clip_seconds))
+        work = loading + audio.feature_work(max(clips, 1), length, feature_settings)
+        check_memory(
+            f"{clips:,} clips of {float(clip_seconds):g} s at {int(sample_rate):,} Hz with these features", work.peak_bytes,
+            "Use shorter clips, a lower sample rate, fewer mel bands or a larger hop.",
         )
-    features = features_for(dataset.fingerprint, dataset, feature_settings) if dataset is not None else None
+        digest = hashlib.sha256(payload).hexdigest()[:20] if payload is not None else None
+        choice_key = stable_hash([source, str(chosen_folder), digest, str(data_dir), float(clip_seconds), feature_settings])
+        wait_for_click(
+            choice_key, work, what="Preparing these clips and spectrograms", button="Compute features", key="compute_features",
+            advice="Fewer mel bands, a larger hop, a lower sample rate or shorter clips make it quicker.",
+        )
+        if source == "synthetic":
+            dataset = synthetic_data(int(sample_rate), float(clip_seconds))
+        elif source == "fsdd":
+            dataset = fsdd_data(str(data_dir) if data_dir else None, int(sample_rate), float(clip_seconds))
+        elif source == "folder":
+            dataset = folder_data(str(chosen_folder), int(sample_rate), float(clip_seconds))
+        else:
+            dataset = zip_data(digest, payload, upload.name, int(sample_rate), float(clip_seconds))
+    assert dataset is not None
+    waveform_settings = feature_settings if dataset.extras.get("kind") == "waveform" else None
+    features = features_for(dataset.fingerprint, dataset, waveform_settings)
+    if feature_settings is not None:
+        mark_prepared(choice_key)
 except ValueError as error:
     show_value_error(error)
     st.stop()
-
-if dataset is None or features is None:
-    st.stop()
+feature_settings = waveform_settings
 
 dataset_banner(dataset)
 unreadable = dataset.extras.get("unreadable", ())
@@ -242,8 +297,7 @@ with st.expander("A few examples per class (from the test set)", expanded=True):
     examples = [(label, index) for label in shown_classes for index in np.flatnonzero(dataset.y_test == label)[:per_class]]
     for position, (label, index) in enumerate(examples):
         with columns[position % 4]:
-            image = charts.spectrogram_frame(features.x_test[index])
-            st.altair_chart(charts.spectrogram_chart(image, title=dataset.class_names[label]), width="stretch")
+            st.image(viz.spectrogram_image(features.x_test[index]), caption=dataset.class_names[label], width="stretch")
             if is_waveform:
                 st.audio(audio.wav_bytes(dataset.x_test[index], dataset.extras["sample_rate"]), format="audio/wav")
     if dataset.num_classes > len(shown_classes):
@@ -327,7 +381,7 @@ if clicked and pending:
         except ValueError as error:
             show_value_error(error)
         except Exception as error:  # a failed fit must not take the page down with it
-            st.error(f"Training {label} failed: {error}", icon=":material/error:")
+            show_failure(f"Training {label}", error)
     clear()
 
 # ---------------------------------------------------------------------------------------------
@@ -367,14 +421,20 @@ else:
     if forest_result is not None:
         predictions[f"Random forest ({forest_result.trees} trees)"] = forest_result.predicted_labels
     predictions.update({label: result.predicted_labels for label, result in labelled.items()})
-    size = 180 if features.num_classes <= 10 else 260
-    matrices = [
-        charts.confusion_chart(charts.confusion_frame(features.y_test, predicted, features.class_names), features.class_names, title=label, size=size)
-        for label, predicted in predictions.items()
-    ]
-    # One concatenated chart, so all matrices share one legend and one 0–1 colour scale.
-    st.altair_chart(alt.concat(*matrices, columns=2).resolve_scale(color="shared"), width="content")
-    st.caption("Each row is one true class; colour is the share of that class's test clips, on the same 0–100% scale for every model.")
+    if features.num_classes <= charts.MAX_CONFUSION_CLASSES:
+        size = 180 if features.num_classes <= 10 else 260
+        matrices = [
+            charts.confusion_chart(charts.confusion_frame(features.y_test, predicted, features.class_names), features.class_names, title=label, size=size)
+            for label, predicted in predictions.items()
+        ]
+        # One concatenated chart, so all matrices share one legend and one 0–1 colour scale.
+        st.altair_chart(alt.concat(*matrices, columns=2).resolve_scale(color="shared"), width="content")
+        st.caption("Each row is one true class; colour is the share of that class's test clips, on the same 0–100% scale for every model.")
+    else:
+        st.caption(
+            f"With {features.num_classes} classes a confusion matrix has {features.num_classes ** 2:,} cells, too many to read; "
+            "the per-class accuracy below shows where each model goes wrong."
+        )
     per_class = pd.concat(
         [charts.per_class_accuracy_frame(features.y_test, predicted, features.class_names).assign(model=label) for label, predicted in predictions.items()],
         ignore_index=True,

@@ -42,7 +42,7 @@ from ui.shareable import (
     shared_slider,
     shared_toggle,
 )
-from ui.widgets import dataset_banner, progress_reporter, show_value_error
+from ui.widgets import dataset_banner, progress_reporter, show_failure, show_value_error
 
 DEFAULT_ARCHITECTURE = "cifar_fast"
 MODES = {"single": "Single run", "compare": "Compare: sweep one control"}
@@ -248,7 +248,7 @@ if clicked and pending:
             show_value_error(error)
         except Exception as error:  # a failed fit must not take the page down with it
             failed = True
-            st.error(f"Training {what} failed: {error}", icon=":material/error:")
+            show_failure(f"Training {what}", error)
         clear()
     if not failed:
         # Everything is in the cache now; start over so the button and table reflect it.

@@ -14,7 +14,7 @@ from core.calculator_table import COLUMNS, layers_from_rows, parse_input_shape, 
 from core.settings import available_memory_bytes
 from ui.export import download_csv_button
 from ui.shareable import bind_query_param, publish_query_param, share_link, shared_number, shared_selectbox, shared_toggle
-from ui.widgets import show_value_error
+from ui.widgets import show_failure, show_value_error
 
 # Building a Keras model allocates every weight; past this the check would risk the server's RAM.
 KERAS_VERIFY_LIMIT_BYTES = 1_000_000_000
@@ -258,7 +258,7 @@ elif st.button("Build it in Keras and compare", key="verify_keras", icon=":mater
 
             st.session_state["keras_counts"] = (signature, keras_counts(input_shape, layers))
         except Exception as error:  # noqa: BLE001 - a missing or failing TensorFlow must not crash the page
-            st.error(f"Keras could not build this model: {error}")
+            show_failure("Building this model in Keras", error)
 stored = st.session_state.get("keras_counts")
 if stored is not None and stored[0] == signature:
     counts = stored[1]

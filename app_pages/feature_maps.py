@@ -17,7 +17,7 @@ from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
 from ui.image_data import folder_choice, folder_dataset, zip_dataset
 from ui.shareable import share_link, shared_radio, shared_select_slider, shared_slider
-from ui.widgets import dataset_banner, progress_reporter, show_value_error
+from ui.widgets import dataset_banner, progress_reporter, show_failure, show_value_error
 
 # Short option values keep the link readable; the labels are what the radio shows.
 SOURCES = {
@@ -130,7 +130,7 @@ if st.button("Train", type="primary", key="fm_train"):
         show_value_error(error)
         result = None
     except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
-        st.error(f"Training seed 004's CNN failed: {error}", icon=":material/error:")
+        show_failure("Training the cats-vs-dogs CNN", error)
         result = None
     done()
 else:

@@ -33,7 +33,7 @@ from ui.shareable import (
     shared_toggle,
 )
 from ui.export import download_csv_button, download_model_button
-from ui.widgets import dataset_banner, progress_reporter, show_value_error
+from ui.widgets import dataset_banner, progress_reporter, show_failure, show_value_error
 
 UNIT_CHOICES = (50, 128, 300, "other")
 OPTIMIZER_NAMES = {"rmsprop": "RMSProp", "adam": "Adam"}
@@ -202,7 +202,7 @@ if clicked and pending:
         except ValueError as error:
             show_value_error(error)
         except Exception as error:  # a failed fit must not take the page down with it
-            st.error(f"Training {label} failed: {error}", icon=":material/error:")
+            show_failure(f"Training {label}", error)
     clear()
     trained_now = [found[config.architecture] for config in pending if config.architecture in found]
     if trained_now:

@@ -13,7 +13,7 @@ from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
 from ui.image_data import folder_choice, folder_dataset, zip_dataset
 from ui.shareable import share_link, shared_multiselect, shared_radio, shared_select_slider, shared_slider, shared_toggle
-from ui.widgets import dataset_banner, progress_reporter, show_value_error
+from ui.widgets import dataset_banner, progress_reporter, show_failure, show_value_error
 
 DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
 SOURCE_LABELS = {
@@ -238,7 +238,7 @@ try:
 except ValueError as error:
     show_value_error(error)
 except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
-    st.error(f"Training for transfer learning failed: {error}", icon=":material/error:")
+    show_failure("Training for transfer learning", error)
 
 if not results:
     st.info("Press **Train** to run the selected modes. Runs already trained with these settings appear here at once.")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from core import audio
+from core.budget import check_memory
 from core.cache import DiskCache, cached_arrays, fingerprint_arrays, key_lock, stable_hash
 from core.datasets import Dataset
 from core.training import TrainConfig, options
@@ -50,8 +51,9 @@ def audio_features(
 ) -> Dataset:
     """Standardised (N, bands, frames) features of a waveform or features dataset, with a validation split carved from training.
 
-    Log-mel extraction is cached on disk by (dataset fingerprint, feature settings). Every band is
-    scaled with training statistics; the statistics are kept in ``extras`` to treat uploads alike.
+    Log-mel extraction is cached on disk by (dataset fingerprint, feature settings), and refused
+    up front when its estimate exceeds the request budget. Every band is scaled with training
+    statistics; the statistics are kept in ``extras`` to treat uploads alike.
     """
     kind = dataset.extras.get("kind")
     started = time.perf_counter()
@@ -62,34 +64,40 @@ def audio_features(
             raise ValueError(
                 f"feature settings are for {settings.sample_rate} Hz but the clips are at {dataset.extras['sample_rate']} Hz"
             )
-        settings.frames(dataset.x_train.shape[1])  # raises a clear error if a clip is shorter than one frame
-        key = stable_hash({"dataset": dataset.fingerprint, "settings": settings})
+        clips = len(dataset.x_train) + len(dataset.x_test)
+        work = audio.feature_work(clips, dataset.x_train.shape[1], settings)  # also refuses clips shorter than a frame
+        key = features_key(dataset, settings)
 
         def compute() -> dict[str, np.ndarray]:
-            clips = np.concatenate([dataset.x_train, dataset.x_test])
-            return {"features": audio.log_mel_features(clips, settings)}
+            check_memory(
+                f"Spectrograms of {clips:,} clips ({settings.bands} bands × {settings.frames(dataset.x_train.shape[1]):,} frames)",
+                work.peak_bytes,
+                "Use fewer mel bands, a larger hop or shorter clips.",
+            )
+            return {"features": audio.log_mel_features(np.concatenate([dataset.x_train, dataset.x_test]), settings)}
 
         features = cached_arrays(FEATURES_NAMESPACE, key, compute, cache=cache)["features"]
-        x_train, x_test = features[: len(dataset.x_train)], features[len(dataset.x_train) :]
     elif kind == "features":
-        x_train, x_test = dataset.x_train, dataset.x_test
+        features = np.concatenate([dataset.x_train, dataset.x_test]).astype(np.float32)
     else:
         raise ValueError(f"dataset {dataset.name!r} is neither audio clips nor audio features")
     extract_seconds = time.perf_counter() - started
-    mean, scale = audio.band_statistics(x_train)
-    x_train = (x_train - mean[:, None]) / scale[:, None]
-    x_test = (x_test - mean[:, None]) / scale[:, None]
+    train_count = len(dataset.x_train)
+    mean, scale = audio.band_statistics(features[:train_count])
+    # In place: these arrays are this call's own (loaded or computed), and a copy would double the peak.
+    features -= mean[:, None]
+    features /= scale[:, None]
     train_index, val_index = stratified_split(dataset.y_train, validation_fraction, seed=seed)
     return Dataset(
         name=f"{dataset.name}-features",
-        x_train=x_train[train_index].astype(np.float32),
+        x_train=features[train_index],
         y_train=dataset.y_train[train_index],
-        x_test=x_test.astype(np.float32),
+        x_test=features[train_count:],
         y_test=dataset.y_test,
         class_names=dataset.class_names,
         source=dataset.source,
         is_fallback=dataset.is_fallback,
-        x_val=x_train[val_index].astype(np.float32) if len(val_index) else None,
+        x_val=features[val_index] if len(val_index) else None,
         y_val=dataset.y_train[val_index] if len(val_index) else None,
         extras={
             "kind": "standardised_features",
@@ -100,6 +108,18 @@ def audio_features(
             "clip_samples": int(dataset.x_train.shape[1]) if kind == "waveform" else None,
         },
     )
+
+
+def features_key(dataset: Dataset, settings: audio.FeatureSettings) -> str:
+    """The disk-cache key of a waveform dataset's features with these settings."""
+    return stable_hash({"dataset": dataset.fingerprint, "settings": settings})
+
+
+def features_cached(dataset: Dataset, settings: audio.FeatureSettings | None, *, cache: DiskCache | None = None) -> bool:
+    """True when these features are on disk already (or need no computing), so showing them is cheap."""
+    if settings is None or dataset.extras.get("kind") != "waveform":
+        return True
+    return (cache or DiskCache()).get(FEATURES_NAMESPACE, features_key(dataset, settings)) is not None
 
 
 def stratified_split(labels: np.ndarray, fraction: float, *, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -54,6 +54,10 @@ def learning_curves(frame: pd.DataFrame, *, metric: str = "accuracy", height: in
     )
 
 
+# Past this a confusion matrix is a wall of cells nobody can read (and K² marks to send).
+MAX_CONFUSION_CLASSES = 40
+
+
 def confusion_frame(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
     """Every (true, predicted) class pair with its count and the fraction of that true class."""
     classes = len(class_names)
@@ -225,31 +229,6 @@ def activation_stats_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.Cha
     )
     whiskers = base.mark_rule(color="black").encode(y="low:Q", y2="high:Q")
     return (bars + whiskers).properties(height=height)
-
-
-def spectrogram_frame(image: np.ndarray) -> pd.DataFrame:
-    """A (bands, frames) feature image as long rows: frame, band, value (band 0 is the lowest frequency)."""
-    image = np.asarray(image, dtype=float)
-    if image.ndim != 2:
-        raise ValueError(f"a spectrogram must be 2-D (bands, frames), got shape {image.shape}")
-    bands, frames = image.shape
-    band_index, frame_index = np.meshgrid(np.arange(bands), np.arange(frames), indexing="ij")
-    return pd.DataFrame({"frame": frame_index.ravel(), "band": band_index.ravel(), "value": image.ravel()})
-
-
-def spectrogram_chart(frame: pd.DataFrame, *, title: str = "", height: int = 140) -> alt.Chart:
-    """A heatmap of a spectrogram frame with low bands at the bottom."""
-    return (
-        alt.Chart(frame, title=title)
-        .mark_rect()
-        .encode(
-            x=alt.X("frame:O", title="frame (time)", axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("band:O", title="band", sort="descending", axis=alt.Axis(labels=False, ticks=False)),
-            color=alt.Color("value:Q", scale=alt.Scale(scheme="magma"), legend=None),
-            tooltip=["frame", "band", alt.Tooltip("value:Q", format=".2f")],
-        )
-        .properties(height=height)
-    )
 
 
 def grouped_accuracy_chart(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:

@@ -10,6 +10,8 @@ DATA_DIR_ENV = "DLLAB_DATA_DIR"
 CACHE_DIR_ENV = "DLLAB_CACHE_DIR"
 CACHE_LIMIT_ENV = "DLLAB_CACHE_LIMIT_MB"
 DEFAULT_CACHE_LIMIT_MB = 2048
+# The cache's other pools (see core.cache): recomputable features and decoded data, and unpacked uploads.
+POOL_LIMIT_ENVS = {"data": ("DLLAB_DATA_CACHE_LIMIT_MB", 2048), "uploads": ("DLLAB_UPLOAD_CACHE_LIMIT_MB", 1024)}
 
 
 def data_dir() -> Path | None:
@@ -40,7 +42,7 @@ def resolve_data_subfolder(text_or_name: str | Path, data_directory: Path | None
     server the pages may only read what the teacher put in ``DLLAB_DATA_DIR``. ``data_directory``
     defaults to :func:`data_dir`. Raises ``ValueError`` when there is no data directory, the text
     is empty, or the folder is not strictly inside the data directory. The message never says
-    whether an outside path exists.
+    whether an outside path exists, nor where the data directory is on the server.
     """
     root = data_directory if data_directory is not None else data_dir()
     if root is None:
@@ -48,15 +50,23 @@ def resolve_data_subfolder(text_or_name: str | Path, data_directory: Path | None
     root = Path(root).resolve()
     text = str(text_or_name).strip()
     if not text:
-        raise ValueError(f"Choose a folder inside the data directory ({root}).")
+        raise ValueError("Choose a folder inside the data directory.")
     candidate = (root / Path(text).expanduser()).resolve()
     if candidate == root or not candidate.is_relative_to(root):
         raise ValueError(
-            f"{text!r} is not a folder inside the data directory ({root}); only its subfolders can be used."
+            f"{text[:60]!r} is not a folder inside the data directory; only its subfolders can be used."
         )
     if not candidate.is_dir():
-        raise ValueError(f"{candidate.relative_to(root)} is not a folder in the data directory ({root}).")
+        raise ValueError(f"{candidate.relative_to(root)} is not a folder in the data directory.")
     return candidate
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when ``path``'s real location (symlinks and ``..`` resolved) is ``root`` or below it."""
+    try:
+        return Path(path).resolve().is_relative_to(Path(root).resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
 
 def data_subfolders(data_directory: Path | None = None) -> list[str]:
@@ -66,30 +76,58 @@ def data_subfolders(data_directory: Path | None = None) -> list[str]:
     :func:`resolve_data_subfolder` with a reason, rather than wondering where it went.
     """
     root = data_directory if data_directory is not None else data_dir()
-    if root is None or not Path(root).is_dir():
+    if root is None:
         return []
-    return [child.name for child in sorted(Path(root).iterdir()) if not child.name.startswith(".") and child.is_dir()]
+    names = []
+    try:
+        with os.scandir(root) as listing:
+            for entry in listing:
+                try:
+                    if not entry.name.startswith(".") and entry.is_dir():
+                        names.append(entry.name)
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    return sorted(names)
 
 
 def cache_dir() -> Path:
-    """The cache directory from ``DLLAB_CACHE_DIR``, default ``~/.cache/dllab``; created on demand."""
+    """The cache directory from ``DLLAB_CACHE_DIR``, default ``~/.cache/dllab``; created on demand.
+
+    A folder that cannot be created is returned anyway: the cache then reports it read-only and
+    keeps results in a private temporary folder (see ``core.cache``).
+    """
     value = os.environ.get(CACHE_DIR_ENV, "").strip()
     if value:
         path = Path(value).expanduser().resolve()
     else:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         path = Path(base) / "dllab"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     return path
 
 
-def cache_limit_bytes() -> int:
-    """The disk-cache size limit; least-recently-used entries are evicted past it."""
+def _megabytes_env(name: str, default: int) -> int:
     try:
-        megabytes = int(os.environ.get(CACHE_LIMIT_ENV, DEFAULT_CACHE_LIMIT_MB))
+        megabytes = int(os.environ.get(name, default))
     except ValueError:
-        megabytes = DEFAULT_CACHE_LIMIT_MB
+        megabytes = default
     return max(megabytes, 1) * 1_000_000
+
+
+def cache_limit_bytes() -> int:
+    """The size limit of the cache's trained runs; least-recently-used runs are evicted past it."""
+    return _megabytes_env(CACHE_LIMIT_ENV, DEFAULT_CACHE_LIMIT_MB)
+
+
+def pool_limit_bytes(pool: str) -> int:
+    """The size limit of the cache's ``data`` (features, decoded datasets) or ``uploads`` pool."""
+    name, default = POOL_LIMIT_ENVS[pool]
+    return _megabytes_env(name, default)
 
 
 def available_memory_bytes() -> int | None:
@@ -114,6 +152,7 @@ class DirectorySummary:
     path: Path
     entries: tuple[str, ...]
     total_bytes: int
+    total_entries: int = 0
 
 
 def directory_size_bytes(path: Path) -> int:
@@ -129,13 +168,26 @@ def directory_size_bytes(path: Path) -> int:
 
 
 def summarize_directory(path: Path, *, max_entries: int = 12) -> DirectorySummary:
-    """The top-level names in ``path`` (folders marked with ``/``) without walking big trees."""
+    """The first top-level names in ``path`` (folders marked with ``/``) and how many there are, without walking big trees.
+
+    ``os.scandir`` knows from the directory listing itself which entries are folders, so a folder
+    of 100,000 files costs one listing, not 100,000 ``stat`` calls.
+    """
     names = []
-    for child in sorted(path.iterdir()):
-        if child.name.startswith("."):
-            continue
-        names.append(child.name + ("/" if child.is_dir() else ""))
-    return DirectorySummary(path=path, entries=tuple(names[:max_entries]), total_bytes=0)
+    try:
+        with os.scandir(path) as listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    folder = entry.is_dir()
+                except OSError:
+                    folder = False
+                names.append(entry.name + ("/" if folder else ""))
+    except OSError:
+        pass
+    names.sort()
+    return DirectorySummary(path=path, entries=tuple(names[:max_entries]), total_bytes=0, total_entries=len(names))
 
 
 def format_bytes(count: float) -> str:

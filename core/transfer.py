@@ -21,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from core import settings
+from core import budget
 from core.cache import DiskCache, cached_arrays, stable_hash
+from core.errors import user_message
 from core.datasets import Dataset
 from core.datasets.images import stratified_split
 from core.datasets.keras_source import keras_models_dir, network_available
@@ -164,18 +168,23 @@ def _looks_like_hdf5(path: Path) -> bool:
 def store_uploaded_weights(data: bytes, *, name: str = "weights.h5") -> Path:
     """Check an uploaded VGG16 no-top weights file really fits VGG16, and keep it in the cache folder.
 
-    Raises ``ValueError`` naming the file when it is not HDF5 or its weights do not fit.
+    Raises ``ValueError`` naming the upload (never the server's temporary file) when it is not
+    HDF5 or its weights do not fit.
     """
     if not bytes(data[:8]) == _HDF5_SIGNATURE:
         raise ValueError(f"{name} is not an HDF5 file; upload Keras' {NOTOP_WEIGHTS_FILE}")
     digest = hashlib.sha256(data).hexdigest()[:20]
     folder = settings.cache_dir() / "weights"
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"vgg16-notop-{digest}.h5"
     if not target.is_file():
         # Sessions share one process, so the temporary name must be unique per upload, not per pid.
         partial = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        partial.write_bytes(data)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise ValueError(f"{name} could not be kept on the server: {user_message(error)}") from None
         try:
             check_vgg16_weights(partial, name=name)
         except ValueError:
@@ -189,10 +198,14 @@ def check_vgg16_weights(path: Path | str, *, name: str | None = None) -> None:
     """Load the file into a VGG16 no-top base (at 32×32, which is cheap); ``ValueError`` if it does not fit."""
     from core.models.transfer import load_base_weights, vgg16_base
 
+    shown = name or Path(path).name
     try:
         load_base_weights(vgg16_base((32, 32, 3)), path)
-    except ValueError as error:
-        raise ValueError(f"{name or Path(path).name}: {error}") from None
+    except Exception:  # noqa: BLE001 - h5py and Keras raise many kinds for a file that is not these weights
+        raise ValueError(
+            f"{shown} is not VGG16's no-top ImageNet weights: its contents do not fit VGG16's convolutional base. "
+            f"Upload Keras' {NOTOP_WEIGHTS_FILE} (58 MB), as `{PREFETCH_COMMAND}` downloads it."
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,26 +261,60 @@ def preprocess(images: np.ndarray, kind: str) -> np.ndarray:
     if kind == "vgg16":
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
-        return images[..., ::-1].astype(np.float32) - _IMAGENET_BGR_MEAN
+        converted = images[..., ::-1].astype(np.float32)
+        converted -= _IMAGENET_BGR_MEAN  # in place: a second float copy of a whole image set is hundreds of MB
+        return converted
     if kind == "small_cnn":
         return images.astype(np.float32) / 255.0
     raise ValueError(f"unknown base kind {kind!r}")
 
 
 def prepared_dataset(dataset: Dataset, kind: str) -> Dataset:
-    """The dataset with every split preprocessed for the base, as float32 the engine passes through unchanged."""
-    return Dataset(
-        name=f"{dataset.name}|{kind}",
-        x_train=preprocess(dataset.x_train, kind),
-        y_train=dataset.y_train,
-        x_test=preprocess(dataset.x_test, kind),
-        y_test=dataset.y_test,
-        class_names=dataset.class_names,
-        source=dataset.source,
-        is_fallback=dataset.is_fallback,
-        x_val=preprocess(dataset.x_val, kind) if dataset.x_val is not None else None,
-        y_val=dataset.y_val,
-    )
+    """The dataset with every split preprocessed for the base, as float32 the engine passes through unchanged.
+
+    Made once per dataset and base and shared, read-only, by every session and rerun: at 224×224 a
+    thousand images are 600 MB as float32, and the page asks for them once per mode on every rerun.
+    The copy is budgeted before it is made.
+    """
+    memo = (dataset.fingerprint, dataset.name, kind)
+    with _prepared_guard:
+        found = _prepared.get(memo)
+        if found is not None:
+            _prepared.move_to_end(memo)
+            return found
+        values = sum(split.size for split in (dataset.x_train, dataset.x_test, dataset.x_val) if split is not None)
+        channels_factor = 3 if kind == "vgg16" and dataset.input_shape[-1] == 1 else 1
+        budget.check_memory(
+            f"{dataset.name}'s images as float32 for the base", values * channels_factor * 4,
+            "Use a smaller input size or fewer images.",
+        )
+        prepared = Dataset(
+            name=f"{dataset.name}|{kind}",
+            x_train=_read_only(preprocess(dataset.x_train, kind)),
+            y_train=dataset.y_train,
+            x_test=_read_only(preprocess(dataset.x_test, kind)),
+            y_test=dataset.y_test,
+            class_names=dataset.class_names,
+            source=dataset.source,
+            is_fallback=dataset.is_fallback,
+            x_val=_read_only(preprocess(dataset.x_val, kind)) if dataset.x_val is not None else None,
+            y_val=dataset.y_val,
+        )
+        _prepared[memo] = prepared
+        while len(_prepared) > _MAX_PREPARED:
+            _prepared.popitem(last=False)
+        return prepared
+
+
+# Two: the dataset a class is looking at, and the one someone just switched to.
+_MAX_PREPARED = 2
+_prepared: OrderedDict[tuple[str, str, str], Dataset] = OrderedDict()
+_prepared_guard = threading.Lock()
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 # ---------------------------------------------------------------------------------------------

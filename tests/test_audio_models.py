@@ -149,12 +149,13 @@ def test_npy_features_cannot_label_a_wav() -> None:
     assert rows[0]["model"] == "Random forest (5 trees)" and set(rows[0]) >= {"test accuracy", "macro-F1", "fit s", "predict s", "params"}
 
 
-def test_spectrogram_frame_keeps_every_cell() -> None:
-    from core.charts import spectrogram_frame
+def test_spectrogram_image_puts_low_bands_at_the_bottom_in_magma() -> None:
+    from core.viz import spectrogram_image
 
-    image = np.arange(6, dtype=float).reshape(2, 3)  # 2 bands × 3 frames
-    frame = spectrogram_frame(image)
-    assert len(frame) == 6
-    assert frame.loc[(frame["band"] == 1) & (frame["frame"] == 2), "value"].item() == 5.0
-    with pytest.raises(ValueError, match="2-D"):
-        spectrogram_frame(np.zeros(4))
+    image = np.zeros((4, 10))
+    image[0] = 1.0  # the lowest band is the loudest
+    picture = spectrogram_image(image, height=8, max_width=40)
+    assert picture.shape == (8, 16, 3) and picture.dtype == np.uint8  # at least twice as wide as tall
+    assert picture[-1].mean() > 200 and picture[0].max() < 10  # pale yellow at the bottom, near-black on top
+    with pytest.raises(ValueError, match="bands, frames"):
+        spectrogram_image(np.zeros(4))

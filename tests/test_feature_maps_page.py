@@ -69,9 +69,9 @@ def scanned(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     seen: list[Path] = []
     original = images.scan_image_folder
 
-    def spy(root):
+    def spy(root, **options):
         seen.append(Path(root))
-        return original(root)
+        return original(root, **options)
 
     monkeypatch.setattr(images, "scan_image_folder", spy)
     return seen
@@ -132,7 +132,7 @@ def test_an_unexpected_training_failure_is_an_error_not_a_traceback(monkeypatch:
     at.select_slider(key="fm_size").set_value(48).run()
     at.button(key="fm_train").click().run()
     assert not at.exception
-    assert "Training seed 004's CNN failed: out of file handles" in _errors(at)
+    assert "Training the cats-vs-dogs CNN failed: out of file handles" in _errors(at)
 
 
 def _linked(query: dict[str, str]):

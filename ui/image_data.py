@@ -6,16 +6,20 @@ each entry holds a decoded dataset in RAM.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import streamlit as st
 
 from core import settings
+from core.budget import WorkEstimate
+from core.cache import stable_hash
 from core.datasets import Dataset
-from core.datasets.images import load_image_folder, load_image_zip
+from core.datasets.images import is_folder_decoded, load_image_folder, load_image_zip, plan_image_folder, plan_image_zip
 from ui.shareable import shared_selectbox
+from ui.widgets import is_prepared, mark_prepared, wait_for_click
 
-MAX_CACHED_DATASETS = 4
+MAX_CACHED_DATASETS = 3
 
 
 def folder_signature(folder: Path) -> tuple[int, ...]:
@@ -29,33 +33,69 @@ def folder_signature(folder: Path) -> tuple[int, ...]:
 
 @st.cache_resource(show_spinner="Decoding images…", max_entries=MAX_CACHED_DATASETS)
 def _cached_folder_dataset(
-    path: str, signature: tuple[int, ...], size: int, color: str, val: float, test: float, seed: int
+    path: str, signature: tuple[int, ...], size: int, color: str, val: float, test: float, seed: int, float_copies: int
 ) -> Dataset:
-    return load_image_folder(path, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed)
+    return load_image_folder(
+        path, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed,
+        float_copies=float_copies, fence=settings.data_dir(), shown_as=Path(path).name,
+    )
 
 
 def folder_dataset(
-    name: str, size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0
+    name: str, size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0, float_copies: int = 1
 ) -> Dataset:
     """A class-per-subfolder folder inside the data directory, decoded once per setting and folder state.
 
     ``name`` goes through :func:`core.settings.resolve_data_subfolder` first, so a folder outside
-    the data directory raises ``ValueError`` before anything is listed or decoded.
+    the data directory raises ``ValueError`` before anything is listed or decoded; inside it, a
+    symlink leading out is ignored. Decoding is budgeted from the files' headers first.
     """
     folder = settings.resolve_data_subfolder(name)
     try:
         signature = folder_signature(folder)
     except OSError as error:  # e.g. a folder the server may not read
         raise ValueError(f"{folder.name} in the data directory cannot be read: {error.strerror or error}") from error
-    return _cached_folder_dataset(str(folder), signature, size, color, val, test, seed)
+    choice = stable_hash(["folder", str(folder), signature, size, color, float_copies])
+    if not is_prepared(choice):
+        scan, plan = plan_image_folder(
+            folder, image_size=size, color=color, float_copies=float_copies, fence=settings.data_dir(), shown_as=folder.name
+        )
+        if not is_folder_decoded(scan, size, color):
+            _wait(choice, plan.estimate)
+    dataset = _cached_folder_dataset(str(folder), signature, size, color, val, test, seed, float_copies)
+    mark_prepared(choice)
+    return dataset
 
 
-@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=MAX_CACHED_DATASETS)
+def _wait(choice: str, work: WorkEstimate) -> None:
+    wait_for_click(
+        choice, work, what="Decoding these images", button="Decode the images", key="decode_images",
+        advice="A smaller input size, or smaller or fewer images, make it quicker.",
+    )
+
+
 def zip_dataset(
-    data: bytes, name: str, size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0
+    data: bytes, name: str, size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0, float_copies: int = 1
 ) -> Dataset:
-    """An uploaded zip of class folders, unpacked safely and decoded once per setting."""
-    return load_image_zip(data, name=name, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed)
+    """An uploaded zip of class folders, unpacked safely and decoded once per setting; budgeted from its headers first."""
+    digest = hashlib.sha256(data).hexdigest()
+    choice = stable_hash(["zip", digest, size, color, float_copies])
+    if not is_prepared(choice):
+        _wait(choice, plan_image_zip(data, name=name, image_size=size, color=color, float_copies=float_copies).estimate)
+    dataset = _cached_zip_dataset(digest, data, name, size, color, val, test, seed, float_copies)
+    mark_prepared(choice)
+    return dataset
+
+
+# Keyed by the upload's digest: Streamlit would otherwise hash the whole upload's bytes on every rerun.
+@st.cache_resource(show_spinner="Unpacking the zip…", max_entries=MAX_CACHED_DATASETS)
+def _cached_zip_dataset(
+    digest: str, _data: bytes, name: str, size: int, color: str, val: float, test: float, seed: int, float_copies: int
+) -> Dataset:
+    return load_image_zip(
+        _data, name=name, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed,
+        float_copies=float_copies,
+    )
 
 
 def folder_choice(key: str, label: str, *, default: str | None = None) -> str | None:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.budget import WorkEstimate
+from core.errors import user_message, without_paths
 from core.datasets import Dataset
 from core.training import TrainingProgress
 
@@ -32,8 +34,17 @@ def dataset_banner(dataset: Dataset) -> None:
 
 
 def show_value_error(error: Exception) -> None:
-    """Show a validation message from ``core`` as an error box (the message already says how to fix it)."""
-    st.error(str(error), icon=":material/error:")
+    """Show a validation message from ``core`` as an error box (the message already says how to fix it).
+
+    Server paths are taken out as a last line of defence: a message is for the student, and a
+    class server's folders are nobody's business.
+    """
+    st.error(without_paths(str(error), limit=1500), icon=":material/error:")
+
+
+def show_failure(what: str, error: BaseException) -> None:
+    """An unexpected failure as one error box naming what failed, never a traceback or a server path."""
+    st.error(f"{what} failed: {user_message(error)}", icon=":material/error:")
 
 
 def inline_code(text: str) -> str:
@@ -50,3 +61,41 @@ def inline_code(text: str) -> str:
     fence = "`" * (longest + 1)
     padding = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{padding}{text}{padding}{fence}"
+
+
+@st.cache_resource
+def _prepared_choices() -> set[str]:
+    """Heavy choices some session already prepared on this server: showing them again is cheap."""
+    return set()
+
+
+def wait_for_click(choice_key: str, work: WorkEstimate, *, what: str, button: str, advice: str, key: str) -> None:
+    """Stop the page behind a button when ``work`` is heavy and no session has done it yet.
+
+    A pasted link never makes the server do heavy work on its own: the student sees what it
+    will cost and decides. Call :func:`mark_prepared` once the work is done, so later visitors
+    (who get the cached result) are not asked.
+    """
+    if work.light or is_prepared(choice_key) or st.session_state.get(f"{key}_clicked") == choice_key:
+        return
+    waiting = st.empty()
+    with waiting.container():
+        st.info(
+            f"{what} takes {work.describe()} of the server's work, so it waits for a click. {advice}",
+            icon=":material/hourglass_top:",
+        )
+        clicked = st.button(f"{button} ({work.describe()})", key=key, icon=":material/play_arrow:")
+    if not clicked:
+        st.stop()
+    waiting.empty()
+    st.session_state[f"{key}_clicked"] = choice_key
+
+
+def is_prepared(choice_key: str) -> bool:
+    """True when some session already did (and cached) the heavy work behind ``choice_key``."""
+    return choice_key in _prepared_choices()
+
+
+def mark_prepared(choice_key: str) -> None:
+    """Remember that the heavy work behind ``choice_key`` is done (and cached) on this server."""
+    _prepared_choices().add(choice_key)

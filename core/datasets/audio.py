@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core import audio
+from core import audio, settings
+from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
 from core.datasets import Dataset, DatasetError, register_loader
 from core.datasets.keras_source import keras_datasets_dir, keras_home, network_available
@@ -31,6 +32,8 @@ FSDD_TEST_INDICES = range(0, 5)  # the dataset's README: recordings 0–4 of eve
 FSDD_ORIGIN = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
 FSDD_ARCHIVE_NAME = "fsdd.tar.gz"
 DEFAULT_TEST_FRACTION = 0.2
+# One softmax output, one confusion-matrix row and one table column per class: bounded, like the image pages.
+MAX_CLASSES = 1000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,10 +76,16 @@ def _check_labels(name: str, y: np.ndarray) -> np.ndarray:
             raise DatasetError(f"{name} holds non-integer values; labels must be class indices 0, 1, 2, …")
     elif y.dtype.kind not in "iu":
         raise DatasetError(f"{name} has dtype {y.dtype}; labels must be integer class indices")
-    y = y.astype(np.int64)
+    # Checked before converting, so a float label of 1e300 or a uint64 of 2**63 cannot wrap around.
     if len(y) and y.min() < 0:
-        raise DatasetError(f"{name} has the negative label {int(y.min())}; labels must be 0, 1, 2, …")
-    return y
+        raise DatasetError(f"{name} has the negative label {y.min():g}; labels must be 0, 1, 2, …")
+    if len(y) and y.max() >= MAX_CLASSES:
+        raise DatasetError(
+            f"{name} has the label {y.max():,.0f}, but labels must be class indices 0 to K−1 with at most "
+            f"{MAX_CLASSES:,} classes (one output per class). If your labels are codes or IDs, remap them first: "
+            "classes, y = np.unique(y, return_inverse=True)."
+        )
+    return y.astype(np.int64)
 
 
 def audio_npy_dataset(
@@ -109,6 +118,14 @@ def audio_npy_dataset(
     if order == "frames_bands":
         x_train, x_test = np.swapaxes(x_train, 1, 2), np.swapaxes(x_test, 1, 2)
     classes = int(max(y_train.max(), y_test.max())) + 1
+    missing_classes = sorted(set(range(classes)) - set(seen.tolist()))
+    if missing_classes:
+        listed = ", ".join(str(label) for label in missing_classes[:8]) + (", …" if len(missing_classes) > 8 else "")
+        raise DatasetError(
+            f"labels must be 0 to K−1 with every class in y_train, but {len(missing_classes):,} of 0–{classes - 1} never "
+            f"occur there ({listed}). Remap them to consecutive indices first: "
+            "classes, y = np.unique(y_train, return_inverse=True), and map y_test the same way."
+        )
     bands, frames = x_train.shape[1:]
     return Dataset(
         name="audio_npy",
@@ -205,27 +222,38 @@ def _split_fsdd(files: list[Path]) -> tuple[list[Path], list[int], list[Path], l
     return train, train_labels, test, test_labels
 
 
+def _allowed(path: Path, fence: Path | None) -> bool:
+    return fence is None or settings.is_inside(path, fence)
+
+
+def _class_folders(root: Path, fence: Path | None) -> list[str]:
+    names = sorted(child.name for child in root.iterdir() if child.is_dir() and not child.name.startswith(".") and _allowed(child, fence))
+    if len(names) > MAX_CLASSES:
+        raise DatasetError(f"the folder has {len(names):,} class folders; DL Lab's pages handle at most {MAX_CLASSES:,} classes")
+    return names
+
+
 def _split_class_folders(
-    root: Path, *, test_fraction: float, seed: int
+    root: Path, *, test_fraction: float, seed: int, fence: Path | None = None
 ) -> tuple[list[Path], list[int], list[Path], list[int], tuple[str, ...], str]:
     """Class subfolders, either under ``train/`` and ``test/`` or split here with a fixed seed."""
-    lowered = {child.name.lower(): child for child in root.iterdir() if child.is_dir()}
+    lowered = {child.name.lower(): child for child in root.iterdir() if child.is_dir() and _allowed(child, fence)}
     if "train" in lowered and "test" in lowered:
-        classes = sorted(
-            {child.name for split in ("train", "test") for child in lowered[split].iterdir() if child.is_dir()}
-        )
+        classes = sorted(set(_class_folders(lowered["train"], fence)) | set(_class_folders(lowered["test"], fence)))
+        if len(classes) > MAX_CLASSES:
+            raise DatasetError(f"the folder has {len(classes):,} classes; DL Lab's pages handle at most {MAX_CLASSES:,}")
         lists: list[list] = [[], [], [], []]
         for offset, split in ((0, "train"), (2, "test")):
             for label, name in enumerate(classes):
-                for path in audio.wav_files(lowered[split] / name) if (lowered[split] / name).is_dir() else []:
+                for path in audio.wav_files(lowered[split] / name, fence=fence) if (lowered[split] / name).is_dir() else []:
                     lists[offset].append(path)
                     lists[offset + 1].append(label)
         return lists[0], lists[1], lists[2], lists[3], tuple(classes), "its train/ and test/ folders"
-    classes = sorted(child.name for child in root.iterdir() if child.is_dir() and not child.name.startswith("."))
+    classes = _class_folders(root, fence)
     rng = np.random.default_rng(seed)
     train, train_labels, test, test_labels = [], [], [], []
     for label, name in enumerate(classes):
-        found = audio.wav_files(root / name)
+        found = audio.wav_files(root / name, fence=fence)
         if not found:
             continue
         order = rng.permutation(len(found))
@@ -248,17 +276,24 @@ def load_wav_folder(
     seed: int = 0,
     dataset_name: str = "wav_folder",
     source: str | None = None,
+    fence: Path | None = None,
+    shown_as: str | None = None,
 ) -> Dataset:
-    """WAV files in class subfolders, or FSDD-named files with FSDD's official split, as equal-length clips."""
+    """WAV files in class subfolders, or FSDD-named files with FSDD's official split, as equal-length clips.
+
+    With ``fence`` (the data directory), files and folders whose real path leads outside it are
+    ignored. Messages name the folder as ``shown_as`` (the upload's name, say), never by its server path.
+    """
     if folder is None:
         raise DatasetError("choose a folder of WAV files")
     root = Path(folder)
+    label = shown_as or root.name
     if not root.is_dir():
-        raise DatasetError(f"{root} is not a folder")
+        raise DatasetError(f"{label} is not a folder")
     root = _content_root(root)
-    files = audio.wav_files(root)
+    files = audio.wav_files(root, fence=fence)
     if not files:
-        raise DatasetError(f"{root} holds no .wav files")
+        raise DatasetError(f"{label} holds no .wav files")
     top_level = [path for path in files if path.parent == root]
     if is_fsdd_layout(top_level) and len(top_level) == len(files):
         train, train_labels, test, test_labels = _split_fsdd(files)
@@ -266,12 +301,12 @@ def load_wav_folder(
         split_note = "FSDD's official split (recordings 0–4 of each speaker and digit are the test set)"
     elif top_level:
         raise DatasetError(
-            f"{root} has WAV files at the top level ({top_level[0].name}, …) that are not FSDD-named "
+            f"{label} has WAV files at the top level ({top_level[0].name}, …) that are not FSDD-named "
             "({digit}_{speaker}_{index}.wav); put each class in its own subfolder instead"
         )
     else:
         train, train_labels, test, test_labels, class_names, split_note = _split_class_folders(
-            root, test_fraction=test_fraction, seed=seed
+            root, test_fraction=test_fraction, seed=seed, fence=fence
         )
     all_files = train + test
     clips, kept, errors = _decode_cached(all_files, sample_rate, clip_seconds)
@@ -280,7 +315,7 @@ def load_wav_folder(
     names = np.asarray([path.name for path in all_files])[kept]
     x_train, y_train = clips[~is_test], labels[~is_test]
     x_test, y_test = clips[is_test], labels[is_test]
-    _require_usable(x_train, y_train, x_test, class_names, root, errors)
+    _require_usable(x_train, y_train, x_test, class_names, label, errors)
     return Dataset(
         name=dataset_name,
         x_train=x_train,
@@ -288,7 +323,7 @@ def load_wav_folder(
         x_test=x_test,
         y_test=y_test,
         class_names=class_names,
-        source=(source or f"WAV files from {root}") + f", {split_note}",
+        source=(source or f"WAV files from {label}") + f", {split_note}",
         extras={
             "kind": "waveform",
             "sample_rate": int(sample_rate),
@@ -301,7 +336,7 @@ def load_wav_folder(
 
 
 def _require_usable(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, class_names: tuple[str, ...], root: Path, errors: list[str]
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, class_names: tuple[str, ...], root: str, errors: list[str]
 ) -> None:
     note = f" ({len(errors)} files could not be read: {errors[0]})" if errors else ""
     if len(class_names) < 2:
@@ -405,15 +440,49 @@ def load_fsdd(
     )
 
 
+def folder_work(folder: Path, sample_rate: int, clip_seconds: float, *, fence: Path | None = None) -> tuple[int, WorkEstimate]:
+    """How many WAVs a folder holds and what decoding them at this rate and length costs; a listing, no decoding."""
+    root = _content_root(Path(folder))
+    files = audio.wav_files(root, fence=fence)
+    work = audio.decode_work(len(files), sample_rate, clip_seconds)
+    return len(files), work
+
+
+def zip_work(data: bytes, sample_rate: int, clip_seconds: float, *, max_files: int) -> tuple[int, WorkEstimate]:
+    """How many WAVs an uploaded zip holds and what unpacking and decoding them costs, from its directory alone."""
+    from core.uploads import AUDIO_SUFFIXES, checked_members, open_zip
+
+    with open_zip(data) as archive:
+        members, _skipped = checked_members(archive, suffixes=AUDIO_SUFFIXES, max_files=max_files)
+        declared = sum(info.file_size for info, _ in members)
+    decode = audio.decode_work(len(members), sample_rate, clip_seconds)
+    # Unpacking writes the members to disk at a few hundred MB/s; only the clips stay in memory.
+    return len(members), WorkEstimate(decode.seconds + declared / 300e6, decode.peak_bytes)
+
+
+def fsdd_recordings(data_dir: Path | None) -> Path | None:
+    """FSDD's ``recordings`` folder in the data directory or the Keras cache, or ``None``; never downloads."""
+    found = _fsdd_in(data_dir) if data_dir is not None and data_dir.is_dir() else None
+    return found if found is not None else fsdd_cached_recordings()
+
+
 def data_dir_wav_folders(data_dir: Path | None) -> list[Path]:
-    """Folders directly inside the data directory that hold WAV files somewhere below them."""
+    """Folders directly inside the data directory that hold WAV files somewhere below them.
+
+    Only folders whose real path is inside the data directory are listed (the same fence the
+    image pages use, :func:`core.settings.resolve_data_subfolder`), so a symlink leading out of
+    it never shows up. Listing stops at the first WAV found in each folder.
+    """
     if data_dir is None or not data_dir.is_dir():
         return []
     found = []
-    for child in sorted(data_dir.iterdir()):
-        if child.is_dir() and not child.name.startswith("."):
-            for _root, _dirs, names in os.walk(child):
-                if any(name.lower().endswith(".wav") for name in names):
-                    found.append(child)
-                    break
+    for name in settings.data_subfolders(data_dir):
+        try:
+            child = settings.resolve_data_subfolder(name, data_dir)
+        except ValueError:
+            continue
+        for _root, _dirs, names in os.walk(child):
+            if any(name_.lower().endswith(".wav") for name_ in names):
+                found.append(child)
+                break
     return found
