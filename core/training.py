@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from core.cache import DiskCache, key_lock, stable_hash
+from core.cache import CacheWriteError, DiskCache, key_lock, stable_hash
+from core.errors import is_disk_full
 from core.datasets import Dataset
 
 RUNS_NAMESPACE = "runs"
@@ -203,14 +204,22 @@ def train(
         if _TRAINING_LOCK.locked():
             report(TrainingProgress(0.0, "Waiting for another training on this server to finish…"))
         with _TRAINING_LOCK:
-            outcome = _fit(config, dataset, report)
+            try:
+                outcome = _fit(config, dataset, report)
+            except OSError as error:
+                if is_disk_full(error):
+                    raise CacheWriteError(
+                        "The server's disk is full, so this run could not be trained; runs already trained still show. "
+                        "Whoever runs the server needs to free disk space."
+                    ) from None
+                raise
         try:
             cache.put(RUNS_NAMESPACE, key, lambda folder: _write_entry(folder, key, config, dataset, outcome))
         finally:
             outcome.discard_files()
         result = _load_entry(cache, key)
         if result is None:
-            raise RuntimeError(f"run {key} was written but cannot be read back from {cache.root}")
+            raise RuntimeError("the run was trained and saved but cannot be read back; train it again")
         return dataclasses.replace(result, from_cache=False)
 
 
@@ -246,15 +255,14 @@ def list_cached_runs(
 ) -> list[RunResult]:
     """Every readable cached run, newest first, optionally filtered."""
     cache = cache or DiskCache()
-    folder = cache.root / RUNS_NAMESPACE
     found = []
-    if folder.is_dir():
-        for entry in folder.iterdir():
-            if entry.name.startswith("."):
-                continue
-            result = _read_entry(entry)
-            if result is not None and (predicate is None or predicate(result)):
+    for entry in cache.namespace_entries(RUNS_NAMESPACE):
+        result = _read_entry(entry)
+        if result is not None and (predicate is None or predicate(result)):
+            try:
                 found.append((entry.stat().st_mtime, result))
+            except OSError:
+                continue  # evicted or cleared by another session meanwhile
     return [result for _, result in sorted(found, key=lambda pair: pair[0], reverse=True)]
 
 
@@ -618,18 +626,28 @@ _SCALAR_FIELDS = (
 
 
 def _read_entry(folder: Path) -> RunResult | None:
+    """The run stored in ``folder``, or ``None`` when anything in it is missing, damaged or of the wrong type.
+
+    The cache folder is shared and may be edited by hand, so every field is checked before use:
+    a ``result.json`` with ``"history": []`` or a number for a key is a corrupt entry, not a crash.
+    """
     try:
+        if folder.is_symlink():
+            return None
         record = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+        _check_record(record, folder.name)
         predictions = np.load(folder / "predictions.npy", allow_pickle=False)
-        config_fields = record["config"]
+        if predictions.dtype.kind != "f" or predictions.ndim not in (1, 2):
+            return None
+        config_fields = dict(record["config"])
         config_fields["model_options"] = tuple(
             (name, tuple(value) if isinstance(value, list) else value) for name, value in config_fields["model_options"]
         )
         config = TrainConfig(**config_fields)
         model_path = folder / "model.keras"
-        if not model_path.is_file() or model_path.stat().st_size == 0:
+        if model_path.is_symlink() or not model_path.is_file() or model_path.stat().st_size == 0:
             return None
-        history = {name: list(values) for name, values in record["history"].items()}
+        history = {name: [float(value) for value in values] for name, values in record["history"].items()}
         curves_on = record.get("curves_on", "test")
         accuracy_curve = [value for value in history.get("val_accuracy", []) if math.isfinite(value)]
         if curves_on != "test":
@@ -649,29 +667,82 @@ def _read_entry(folder: Path) -> RunResult | None:
             train_examples=int(record.get("train_examples", 0)),
             **{name: record[name] for name in _SCALAR_FIELDS},
         )
-    except (OSError, ValueError, KeyError, TypeError, EOFError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError):
         return None
+
+
+_RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "key": str,
+    "config": dict,
+    "dataset_name": str,
+    "dataset_source": str,
+    "dataset_fingerprint": str,
+    "status": str,
+    "message": str,
+    "epochs_run": int,
+    "test_loss": (int, float),
+    "test_accuracy": (int, float),
+    "params": int,
+    "trainable_params": int,
+    "train_seconds": (int, float),
+    "predict_seconds": (int, float),
+    "history": dict,
+}
+
+
+def _check_record(record: Any, folder_name: str) -> None:
+    """Raise ``ValueError`` unless ``record`` has every field of a run with the right type."""
+    if not isinstance(record, dict):
+        raise ValueError("result.json is not an object")
+    for name, expected in _RECORD_TYPES.items():
+        value = record.get(name)
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise ValueError(f"result.json's {name} is not a {expected}")
+    if record["key"] != folder_name:
+        raise ValueError("result.json belongs to another entry")
+    if record.get("curves_on", "test") not in ("test", "validation"):
+        raise ValueError("result.json's curves_on is unknown")
+    if not isinstance(record.get("train_examples", 0), int):
+        raise ValueError("result.json's train_examples is not a whole number")
+    for name, values in record["history"].items():
+        if not isinstance(name, str) or not isinstance(values, list):
+            raise ValueError("result.json's history is not lists of numbers")
+        if any(isinstance(value, bool) or not isinstance(value, (int, float)) for value in values):
+            raise ValueError("result.json's history holds something other than numbers")
+    options_field = record["config"].get("model_options")
+    if not isinstance(options_field, list) or any(not isinstance(pair, list) or len(pair) != 2 for pair in options_field):
+        raise ValueError("result.json's model options are damaged")
 
 
 def _load_entry(cache: DiskCache, key: str) -> RunResult | None:
-    folder = cache.get(RUNS_NAMESPACE, key)
-    if folder is None:
-        return None
-    result = _read_entry(folder)
-    if result is None or not _model_file_intact(folder / "model.keras"):
-        cache.discard(RUNS_NAMESPACE, key)
-        return None
-    return result
+    """The valid stored run for ``key``; broken entries met on the way are discarded, so the key retrains."""
+    for folder in cache.candidates(RUNS_NAMESPACE, key):
+        result = _read_entry(folder)
+        if result is not None and _model_file_intact(folder / "model.keras"):
+            return result
+        cache.discard_entry(folder)
+    return None
+
+
+_intact_models: dict[tuple[str, int, int], bool] = {}
 
 
 def _model_file_intact(path: Path) -> bool:
-    """A ``.keras`` file is a zip; a truncated one has no readable central directory."""
+    """A ``.keras`` file is a zip; a truncated one has no readable central directory.
+
+    Checking decompresses the whole file, so the verdict is remembered by path, size and time:
+    a cached page reads its runs on every rerun.
+    """
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (OSError, zipfile.BadZipFile):
+        info = path.stat()
+        memo = (str(path), info.st_size, info.st_mtime_ns)
+        if memo not in _intact_models:
+            with zipfile.ZipFile(path) as archive:
+                _intact_models[memo] = archive.testzip() is None
+        return _intact_models[memo]
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, EOFError):
         return False
 
 
