@@ -50,3 +50,80 @@ def app_test(page: str | None = None, *, timeout: float = 60, query: dict[str, s
         at.switch_page(page)
         at.run()
     return at
+
+
+# ---------------------------------------------------------------------------------------------
+# A trained run that bad input must not cost (tests/test_reliability.py, tests/test_hostile_inputs.py)
+
+CIFAR_PAGE = "app_pages/cifar_cnn.py"
+
+
+def baseline_settings():
+    """The CIFAR page's smallest run: ten fallback images per class, one epoch."""
+    from core.cifar_lab import LabSettings
+
+    return LabSettings(per_class=10, epochs=1)
+
+
+def cifar_page(timeout: float = 60):
+    """The CIFAR page set to the baseline run's settings."""
+    settings_ = baseline_settings()
+    at = app_test(CIFAR_PAGE, timeout=timeout)
+    at.number_input(key="per_class").set_value(settings_.per_class).run()
+    at.number_input(key="epochs").set_value(settings_.epochs).run()
+    return at
+
+
+def baseline_dataset():
+    """The data the baseline run trains on."""
+    from core.datasets import load_dataset
+
+    settings_ = baseline_settings()
+    return load_dataset(settings_.dataset, per_class=settings_.per_class, seed=settings_.seed)
+
+
+def baseline_run():
+    """The cached baseline run, or ``None``."""
+    from core.training import cached_result
+
+    return cached_result(baseline_settings().train_config(), baseline_dataset())
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache holding one CIFAR-page run, trained once through the page and copied into each test that asks."""
+    from core.cache import DiskCache
+    from core.training import list_cached_runs
+
+    root = tmp_path_factory.mktemp("template_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLLAB_CACHE_DIR", str(root))
+        patch.setenv("DLLAB_OFFLINE", "1")
+        patch.delenv("DLLAB_DATA_DIR", raising=False)
+        at = cifar_page(timeout=180)
+        at.button(key="train").click().run()
+        assert not at.exception and len(list_cached_runs(cache=DiskCache(root))) == 1
+    return root
+
+
+@pytest.fixture
+def baseline(trained_template: Path):
+    """This test's cache starts with the template's trained run; returns that run."""
+    import shutil
+
+    from core import settings as dllab_settings
+
+    shutil.copytree(trained_template, dllab_settings.cache_dir(), dirs_exist_ok=True)
+    result = baseline_run()
+    assert result is not None
+    return result
+
+
+def assert_baseline_intact(before) -> None:
+    """The run trained before the bad input is still cached, with the same numbers, and its model loads."""
+    from core.training import load_model
+
+    after = baseline_run()
+    assert after is not None, "the bad input cost the cached run"
+    assert after.key == before.key and after.test_accuracy == before.test_accuracy
+    assert load_model(after).count_params() == before.params

@@ -9,7 +9,6 @@ The README table "Reliability: what bad input gets" lists the same inputs and me
 from __future__ import annotations
 
 import io
-import shutil
 import struct
 import tempfile
 import time
@@ -20,67 +19,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import app_test
+from conftest import (
+    app_test,
+    assert_baseline_intact,
+    baseline_dataset,
+    baseline_run,
+    baseline_settings,
+    cifar_page,
+)
 from core import audio, settings
 from core.cache import DiskCache
 from core.cifar_lab import LabSettings
-from core.datasets import load_dataset
-from core.training import RunResult, cached_result, list_cached_runs, load_model, train
+from core.training import RunResult, load_model, train
 
-CIFAR = "app_pages/cifar_cnn.py"
 AUDIO = "app_pages/audio_models.py"
 FEATURE_MAPS = "app_pages/feature_maps.py"
 TRANSFER = "app_pages/transfer_learning.py"
 CALCULATOR = "app_pages/cnn_calculator.py"
-# The CIFAR page's smallest run: ten fallback images per class, one epoch.
-BASELINE = LabSettings(per_class=10, epochs=1)
+BASELINE = baseline_settings()
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache holding one CIFAR-page run, trained once through the page and copied into each test."""
-    root = tmp_path_factory.mktemp("template_cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DLLAB_CACHE_DIR", str(root))
-        patch.setenv("DLLAB_OFFLINE", "1")
-        patch.delenv("DLLAB_DATA_DIR", raising=False)
-        at = _cifar_page(timeout=180)
-        at.button(key="train").click().run()
-        assert not at.exception and len(list_cached_runs(cache=DiskCache(root))) == 1
-    return root
-
-
-@pytest.fixture
-def baseline(trained_template: Path) -> RunResult:
-    """This test's cache starts with the template's trained run; returns that run."""
-    shutil.copytree(trained_template, settings.cache_dir(), dirs_exist_ok=True)
-    result = _baseline_run()
-    assert result is not None
-    return result
-
-
-def _baseline_dataset():
-    return load_dataset(BASELINE.dataset, per_class=BASELINE.per_class, seed=BASELINE.seed)
-
-
-def _baseline_run() -> RunResult | None:
-    return cached_result(BASELINE.train_config(), _baseline_dataset())
-
-
-def _assert_baseline_intact(before: RunResult) -> None:
-    """The run trained before the bad input is still cached, with the same numbers, and its model loads."""
-    after = _baseline_run()
-    assert after is not None, "the bad input cost the cached run"
-    assert after.key == before.key and after.test_accuracy == before.test_accuracy
-    assert load_model(after).count_params() == before.params
-
-
-def _cifar_page(timeout: float = 60):
-    at = app_test(CIFAR, timeout=timeout)
-    at.number_input(key="per_class").set_value(BASELINE.per_class).run()
-    at.number_input(key="epochs").set_value(BASELINE.epochs).run()
-    return at
+_cifar_page = cifar_page
+_baseline_dataset = baseline_dataset
+_baseline_run = baseline_run
+_assert_baseline_intact = assert_baseline_intact
 
 
 def _runs_table(at):
