@@ -34,11 +34,25 @@ class KerasCounts:
     non_trainable_params: int
 
 
-def keras_layers_for(layer: Mapping[str, Any]) -> list[Any]:
-    """The Keras layer(s) equivalent to one calculator layer dict."""
+def keras_layers_for(
+    layer: Mapping[str, Any],
+    *,
+    activation: str | None = None,
+    kernel_initializer: Any = "glorot_uniform",
+    bias_initializer: Any = "zeros",
+    batchnorm_momentum: float = 0.99,
+) -> list[Any]:
+    """The Keras layer(s) equivalent to one calculator layer dict.
+
+    The arithmetic never depends on them, but a model builder (:mod:`core.models.spec`) passes the
+    activation and initialisers a trained network needs; a layer's own ``activation`` and ``name``
+    keys win over those defaults.
+    """
     from keras import layers
 
     kind = layer["type"]
+    name = layer.get("name")
+    chosen = layer.get("activation", activation)
     if kind == "conv2d":
         padding = layer.get("padding", "valid")
         convolution = layers.Conv2D(
@@ -47,25 +61,39 @@ def keras_layers_for(layer: Mapping[str, Any]) -> list[Any]:
             strides=_pair(layer.get("stride", 1)),
             padding=padding if isinstance(padding, str) else "valid",
             use_bias=layer.get("use_bias", True),
+            activation=chosen,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            name=name,
         )
         # Keras has no numeric conv padding; textbook padding p is zero-padding then a 'valid' conv.
         if isinstance(padding, str) or padding == 0:
             return [convolution]
-        return [layers.ZeroPadding2D(padding), convolution]
+        return [layers.ZeroPadding2D(padding, name=f"{name}_padding" if name else None), convolution]
     if kind in ("maxpool2d", "avgpool2d"):
         pooling = layers.MaxPooling2D if kind == "maxpool2d" else layers.AveragePooling2D
         stride = layer.get("stride")
-        return [pooling(_pair(layer["pool"]), strides=_pair(stride if stride is not None else layer["pool"]), padding=layer.get("padding", "valid"))]
+        return [
+            pooling(
+                _pair(layer["pool"]), strides=_pair(stride if stride is not None else layer["pool"]),
+                padding=layer.get("padding", "valid"), name=name,
+            )
+        ]
     if kind == "globalavgpool2d":
-        return [layers.GlobalAveragePooling2D()]
+        return [layers.GlobalAveragePooling2D(name=name)]
     if kind == "flatten":
-        return [layers.Flatten()]
+        return [layers.Flatten(name=name)]
     if kind == "dense":
-        return [layers.Dense(layer["units"], use_bias=layer.get("use_bias", True))]
+        return [
+            layers.Dense(
+                layer["units"], use_bias=layer.get("use_bias", True), activation=chosen,
+                kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, name=name,
+            )
+        ]
     if kind == "dropout":
-        return [layers.Dropout(layer["rate"])]
+        return [layers.Dropout(layer["rate"], name=name)]
     if kind == "batchnorm":
-        return [layers.BatchNormalization()]
+        return [layers.BatchNormalization(momentum=batchnorm_momentum, name=name)]
     raise ValueError(f"unknown layer type {kind!r}")
 
 
