@@ -19,7 +19,7 @@ import numpy as np
 from core import audio
 from core.budget import check_memory
 from core.cache import DiskCache, cached_arrays, fingerprint_arrays, key_lock, stable_hash
-from core.datasets import Dataset
+from core.datasets import Dataset, stratified_split
 from core.training import TrainConfig, options
 
 FEATURES_NAMESPACE = "audio-features"
@@ -87,7 +87,7 @@ def audio_features(
     # In place: these arrays are this call's own (loaded or computed), and a copy would double the peak.
     features -= mean[:, None]
     features /= scale[:, None]
-    train_index, val_index = stratified_split(dataset.y_train, validation_fraction, seed=seed)
+    train_index, val_index, _ = stratified_split(dataset.y_train, val_fraction=validation_fraction, test_fraction=0.0, seed=seed)
     return Dataset(
         name=f"{dataset.name}-features",
         x_train=features[train_index],
@@ -120,25 +120,6 @@ def features_cached(dataset: Dataset, settings: audio.FeatureSettings | None, *,
     if settings is None or dataset.extras.get("kind") != "waveform":
         return True
     return (cache or DiskCache()).get(FEATURES_NAMESPACE, features_key(dataset, settings)) is not None
-
-
-def stratified_split(labels: np.ndarray, fraction: float, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (keep, held out) with ``fraction`` of every class held out; classes with one example stay whole."""
-    if not 0 <= fraction < 1:
-        raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
-    held: list[np.ndarray] = []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        count = int(round(len(members) * fraction))
-        if fraction > 0 and len(members) >= 2:
-            count = min(max(count, 1), len(members) - 1)
-        else:
-            count = 0
-        held.append(members[:count])
-    held_out = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
-    keep = np.setdiff1d(np.arange(len(labels)), held_out)
-    return keep, held_out
 
 
 def clip_features(samples: np.ndarray, sample_rate: int, features: Dataset) -> np.ndarray:

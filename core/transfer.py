@@ -35,8 +35,7 @@ from core import settings
 from core import budget
 from core.cache import DiskCache, cached_arrays, stable_hash
 from core.errors import user_message
-from core.datasets import Dataset
-from core.datasets.images import stratified_split
+from core.datasets import Dataset, stratified_split
 from core.datasets.keras_source import keras_models_dir, network_available
 from core.training import (
     ProgressCallback,

@@ -14,10 +14,9 @@ from core.audio_models import (
     comparison_rows,
     macro_f1,
     rnn_config,
-    stratified_split,
     train_forest,
 )
-from core.datasets import load_dataset
+from core.datasets import load_dataset, stratified_split
 from core.datasets.audio import audio_npy_dataset
 
 
@@ -102,7 +101,8 @@ def test_features_are_cached_standardised_and_split(tiny_sounds, isolated_enviro
 
 def test_stratified_split_holds_out_a_share_of_every_class() -> None:
     labels = np.array([0] * 10 + [1] * 10 + [2])
-    keep, held = stratified_split(labels, 0.2, seed=0)
+    keep, held, none = stratified_split(labels, val_fraction=0.2, test_fraction=0.0, seed=0)
+    assert len(none) == 0
     assert np.bincount(labels[held]).tolist() == [2, 2]  # the single example of class 2 stays in training
     assert len(np.intersect1d(keep, held)) == 0 and len(keep) + len(held) == len(labels)
 

@@ -119,6 +119,47 @@ def subsample_per_class(
     return x[order], y[order]
 
 
+def stratified_split(
+    labels: np.ndarray, *, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of train, validation and test, drawing the same fractions from every class.
+
+    Every class with at least two examples gives one or more to each split with a nonzero
+    fraction and keeps at least one for training; a class with a single example stays in
+    training. Each split's indices come in a seeded shuffled order. The one split every page
+    uses: the image pages' train/validation/test, the audio page's validation hold-out
+    (``test_fraction=0``), the transfer demo's source task (``val_fraction=0``).
+    """
+    check_split_fractions(val_fraction, test_fraction)
+    rng = np.random.default_rng(seed)
+    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        count = len(members)
+        n_test = max(1, int(round(count * test_fraction))) if test_fraction > 0 and count > 1 else 0
+        n_val = max(1, int(round(count * val_fraction))) if val_fraction > 0 and count > 1 else 0
+        n_val = max(0, min(n_val, count - n_test - 1))
+        parts[2].append(members[:n_test])
+        parts[1].append(members[n_test : n_test + n_val])
+        parts[0].append(members[n_test + n_val :])
+    empty = np.zeros(0, dtype=np.int64)
+    return tuple(  # type: ignore[return-value]
+        rng.permutation(np.concatenate(part)).astype(np.int64) if part else empty for part in parts
+    )
+
+
+def check_split_fractions(val_fraction: float, test_fraction: float) -> None:
+    """Validation and test fractions must each be in [0, 0.5] and leave at least half the data for training."""
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 <= value <= 0.5:
+            raise ValueError(f"{name} must be in [0, 0.5], got {value}")
+    if val_fraction + test_fraction > 0.5:
+        raise ValueError(
+            f"validation ({val_fraction:.0%}) and test ({test_fraction:.0%}) together exceed 50%; "
+            "keep at least half the examples for training"
+        )
+
+
 def subsample(x: np.ndarray, y: np.ndarray, size: int | None, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``size`` examples of a seeded shuffle (all of them when ``size`` is ``None``)."""
     if size is None or size >= len(x):

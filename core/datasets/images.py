@@ -29,7 +29,7 @@ import numpy as np
 from core import budget, settings
 from core.budget import WorkEstimate
 from core.cache import DiskCache, cached_arrays, stable_hash
-from core.datasets import Dataset, DatasetError, register_loader
+from core.datasets import Dataset, DatasetError, check_split_fractions, register_loader, stratified_split
 from core.uploads import (
     IMAGE_SUFFIXES,
     MAX_ZIP_BYTES,
@@ -133,42 +133,6 @@ def check_trainable(counts: dict[str, int], *, where: str) -> None:
         raise DatasetError(
             f"{where}: every class needs at least {MIN_IMAGES_PER_CLASS} images to be split into "
             f"train, validation and test; {listed}. Add images or remove that folder."
-        )
-
-
-def stratified_split(
-    labels: np.ndarray, *, val_fraction: float, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices of train, validation and test, drawing the same fractions from every class.
-
-    Each class gives at least one test image (and one validation image when ``val_fraction`` > 0)
-    and keeps at least one for training.
-    """
-    check_split_fractions(val_fraction, test_fraction)
-    rng = np.random.default_rng(seed)
-    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        count = len(members)
-        n_test = max(1, int(round(count * test_fraction)))
-        n_val = max(1, int(round(count * val_fraction))) if val_fraction > 0 else 0
-        n_val = min(n_val, count - n_test - 1)
-        parts[2].append(members[:n_test])
-        parts[1].append(members[n_test : n_test + n_val])
-        parts[0].append(members[n_test + n_val :])
-    return tuple(rng.permutation(np.concatenate(part)).astype(np.int64) for part in parts)  # type: ignore[return-value]
-
-
-def check_split_fractions(val_fraction: float, test_fraction: float) -> None:
-    """Validation and test fractions must leave at least half the data for training."""
-    if not 0 < test_fraction <= 0.5:
-        raise ValueError(f"test_fraction must be in (0, 0.5], got {test_fraction}")
-    if not 0 <= val_fraction <= 0.5:
-        raise ValueError(f"val_fraction must be in [0, 0.5], got {val_fraction}")
-    if val_fraction + test_fraction > 0.5:
-        raise ValueError(
-            f"validation ({val_fraction:.0%}) and test ({test_fraction:.0%}) together exceed 50%; "
-            "keep at least half the images for training"
         )
 
 
