@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run() -> list[dict]:
     """Time the pure-Python reports, a TensorFlow-free page render, then the first and a warm Keras check."""
     from core.rnn import describe_rnn, describe_stack, shape_diagram_dot
-    from core.rnn_unrolled import tiny_inputs, tiny_weights, unroll_simple_rnn
+    from core.rnn.unrolled import tiny_inputs, tiny_weights, unroll_simple_rnn
 
     stack_layers = [{"cell": "lstm", "units": 128, "return_sequences": True}] * 3 + [{"cell": "gru", "units": 64, "return_state": True, "bidirectional": True}]
     rows = [

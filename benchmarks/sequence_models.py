@@ -43,7 +43,7 @@ def run() -> list[dict]:
 def _measure() -> list[dict]:
     """The timed runs, inside whatever cache directory ``run`` chose."""
     from core.datasets import load_dataset
-    from core.models.sequence import DISPLAY_NAMES, sequence_config
+    from core.sequence import DISPLAY_NAMES, sequence_config
     from core.training import cached_result, train
 
     dataset = load_dataset("mnist", data_dir=SHARED_DATA)

@@ -32,7 +32,7 @@ def soak(runs: int = 50, *, kind: str = "mlp", train_size: int = 100) -> dict[st
     ``"simple_rnn"``. Returns per-run samples as :func:`_sampled` does.
     """
     from core.datasets import load_dataset
-    from core.models.sequence import sequence_config
+    from core.sequence import sequence_config
     from core.training import TrainConfig, load_model, options, train
 
     dataset = load_dataset("mnist", train_size=train_size, seed=0)
@@ -101,7 +101,7 @@ def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int 
     """
     import core.training
     from core.datasets import load_dataset
-    from core.models.sequence import sequence_config
+    from core.sequence import sequence_config
 
     fits: Counter = Counter()
     real_fit = core.training._fit

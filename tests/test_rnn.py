@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.rnn import (
+from core.rnn.diagrams import shape_diagram_dot
+from core.rnn.patterns import sequence_patterns
+from core.rnn.shapes import (
     AXIS_MEANINGS,
     RecurrentLayerSpec,
     cell_params,
@@ -13,10 +15,13 @@ from core.rnn import (
     describe_stack,
     format_shape,
     sequence_views,
-    shape_diagram_dot,
 )
-from core.rnn_patterns import sequence_patterns
-from core.rnn_unrolled import check_sequence, tiny_inputs, tiny_weights, unroll_simple_rnn
+from core.rnn.unrolled import (
+    check_sequence,
+    tiny_inputs,
+    tiny_weights,
+    unroll_simple_rnn,
+)
 
 
 @pytest.mark.parametrize(
@@ -214,8 +219,8 @@ def test_patterns_cover_all_cases_with_diagrams_and_shapes() -> None:
 
 
 def test_display_tables_and_latex_carry_the_same_numbers() -> None:
-    from core.rnn import outputs_frame, weights_frame
-    from core.rnn_unrolled import latex_matrix, step_frame, step_latex, summary_frame
+    from core.rnn.shapes import outputs_frame, weights_frame
+    from core.rnn.unrolled import latex_matrix, step_frame, step_latex, summary_frame
 
     report = describe_rnn("gru", timesteps=5, features=3, units=4, return_state=True, bidirectional=True)
     weights = weights_frame(report)

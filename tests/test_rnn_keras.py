@@ -7,10 +7,15 @@ import random
 import numpy as np
 import pytest
 
-from core.rnn import CELLS, RecurrentLayerSpec, describe_rnn, describe_stack
-from core.rnn_keras import keras_pattern_shapes, keras_rnn_facts, keras_simple_rnn_outputs, keras_stack_facts
-from core.rnn_patterns import sequence_patterns
-from core.rnn_unrolled import tiny_inputs, tiny_weights, unroll_simple_rnn
+from core.rnn.keras_check import (
+    keras_pattern_shapes,
+    keras_rnn_facts,
+    keras_simple_rnn_outputs,
+    keras_stack_facts,
+)
+from core.rnn.patterns import sequence_patterns
+from core.rnn.shapes import CELLS, RecurrentLayerSpec, describe_rnn, describe_stack
+from core.rnn.unrolled import tiny_inputs, tiny_weights, unroll_simple_rnn
 
 
 def _random_configurations(count: int, seed: int = 2024) -> list[dict]:

@@ -20,7 +20,7 @@ def _metrics(at) -> list[str]:
     return [metric.value for metric in at.metric]
 
 
-SEEDS, UNROLLED, PATTERNS = "The two seed answers", "Unrolled, with numbers", "The four patterns"
+ANSWERS, UNROLLED, PATTERNS = "Two homework answers", "Unrolled, with numbers", "The four patterns"
 
 
 def _open_tab(at, label: str):
@@ -46,7 +46,7 @@ def test_renders_the_homework_default(page) -> None:
     weights = _frame_with(page, "role")
     assert list(weights["shape"]) == ["(28, 512)", "(128, 512)", "(512,)"]
     assert not any("Both are right" in box.value for box in page.success), "a closed tab was computed"
-    _open_tab(page, SEEDS)
+    _open_tab(page, ANSWERS)
     assert any("Both are right" in box.value for box in page.success)
     assert not page.metric, "the shapes tab is closed now and was not computed"
 
@@ -90,7 +90,7 @@ def test_gru_reset_after_switch(page) -> None:
 
 
 def test_tensor_view_sliders(page) -> None:
-    _open_tab(page, SEEDS)
+    _open_tab(page, ANSWERS)
     page.slider(key="view_sequence").set_value(2).run()
     page.slider(key="view_step").set_value(3).run()
     assert not page.exception
@@ -127,7 +127,7 @@ def test_editing_the_unrolled_input(page) -> None:
 
 
 def test_what_a_student_set_in_a_tab_is_still_there_after_visiting_another(page) -> None:
-    _open_tab(page, SEEDS)
+    _open_tab(page, ANSWERS)
     page.slider(key="view_step").set_value(3).run()
     _open_tab(page, UNROLLED)
     page.session_state["unrolled_inputs"] = {"edited_rows": {0: {"x1": 1.0}}, "added_rows": [], "deleted_rows": []}
@@ -137,7 +137,7 @@ def test_what_a_student_set_in_a_tab_is_still_there_after_visiting_another(page)
     _open_tab(page, UNROLLED)
     assert _frame_with(page, "a1")["x1"].iloc[0] == 1.0
     assert _frame_with(page, "a1")["a1"].iloc[0] == edited
-    _open_tab(page, SEEDS)
+    _open_tab(page, ANSWERS)
     assert page.slider(key="view_step").value == 3
 
 
@@ -173,7 +173,7 @@ def test_unrolled_numbers_checked_with_keras(page) -> None:
 
 
 def test_open_batch_reads_as_m_in_the_seed_answers(page) -> None:
-    _open_tab(page, SEEDS)
+    _open_tab(page, ANSWERS)
     page.toggle(key="open_batch").set_value(True).run()
     assert any("m, left open as None" in block.value and "(None, 28)" in block.value for block in page.markdown)
 

@@ -7,7 +7,7 @@ from conftest import app_test
 
 import core.training
 from core.datasets import load_dataset
-from core.models.sequence import sequence_config
+from core.sequence import sequence_config
 from core.training import cached_result
 
 PAGE = "app_pages/sequence_models.py"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.rnn import Shape, describe_rnn
+from core.rnn.shapes import Shape, describe_rnn
 
 PATTERN_BATCH = 32
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.rnn import CELL_NAMES, RecurrentLayerSpec, Shape, describe_stack
-from core.rnn_unrolled import TinyRnnWeights, check_sequence, keras_weight_arrays
+from core.rnn.shapes import CELL_NAMES, RecurrentLayerSpec, Shape, describe_stack
+from core.rnn.unrolled import TinyRnnWeights, check_sequence, keras_weight_arrays
 
 # Real layers allocate their weights: keep the check well inside a shared server's memory.
 MAX_CHECKED_PARAMS = 50_000_000
@@ -135,7 +135,7 @@ def keras_pattern_shapes(key: str) -> list[list[Shape]]:
     import keras
     from keras import layers
 
-    from core.rnn_patterns import PATTERN_BATCH as batch
+    from core.rnn.patterns import PATTERN_BATCH as batch
 
     if key == "one_to_one":
         inputs = keras.Input(shape=(784,), batch_size=batch)
