@@ -6,7 +6,25 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def app_test(page: str | None = None, *, timeout: float = 900, query: dict[str, str] | None = None):
+    """The whole app in Streamlit's AppTest, switched to ``page`` (opened from a link with ``query``) and run.
+
+    The benchmarks' own copy of what the tests do, so no benchmark imports test code.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if query:
+        at.query_params.update(query)
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at
 
 
 def print_table(rows: Iterable[dict], title: str = "") -> None:

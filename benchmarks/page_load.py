@@ -46,7 +46,7 @@ LIGHT_PATHS = frozenset({"/"} | {"/" + Path(topic.path).stem for topic in TOPIC_
 HELLO_TITLE = "Welcome to Streamlit"
 TARGET_RATIO = 1.3
 CACHED_TARGET_S = 3.0
-# Streamlit marks the app element when a script run is over (as tests/browser_support.py waits for).
+# Streamlit marks the app element when a script run is over (as scripts/browser.py waits for).
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 REPEATS = 5
 TIMEOUT_S = 60

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 from benchmarks.common import best_time, print_table
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run() -> list[dict]:
@@ -23,8 +20,7 @@ def run() -> list[dict]:
         {"step": "unrolled SimpleRNN, 4 steps", "seconds": best_time(lambda: unroll_simple_rnn(tiny_inputs(), tiny_weights()))},
     ]
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import app_test
+    from benchmarks.common import app_test
 
     started = time.perf_counter()
     at = app_test("app_pages/rnn_dimensions.py")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
-from tests.browser_support import (  # noqa: E402
+from scripts.browser import (  # noqa: E402
     browser_unavailable_reason,
     chromium,
     new_page,

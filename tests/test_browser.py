@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from tests.browser_support import (
+from scripts.browser import (
     MAIN,
     StreamlitServer,
     browser_unavailable_reason,
@@ -94,8 +94,7 @@ def test_page_opens_with_its_title_and_no_error(topic: TopicPage, server, page, 
 def test_calculator_number_follows_the_batch_size(server, page) -> None:
     from playwright.sync_api import expect
 
-    if not any(topic.path == CALCULATOR for topic in TOPIC_PAGES):
-        pytest.skip(f"{CALCULATOR} is not in ui.catalog.TOPIC_PAGES")
+    assert any(topic.path == CALCULATOR for topic in TOPIC_PAGES), f"{CALCULATOR} is not in ui.catalog.TOPIC_PAGES"
     open_app_page(page, server.url_for(CALCULATOR), timeout_ms=PAGE_TIMEOUT_MS)
     training = page.locator(f'{MAIN} [data-testid="stMetric"]').filter(has_text="Training RAM")
     expect(training).to_have_count(1)
@@ -119,7 +118,7 @@ def test_calculator_number_follows_the_batch_size(server, page) -> None:
 
 @pytest.mark.parametrize("topic", TOPIC_PAGES, ids=[page_url_path(topic.path) for topic in TOPIC_PAGES])
 def test_page_link_reopens_the_same_settings_and_a_bad_value_falls_back(topic: TopicPage, server, browser, landed) -> None:
-    """For pages whose widgets live in the URL (``ui.shareable``): their link round-trips, a bad value is refused."""
+    """Every topic page keeps its widgets in the URL (``ui.shareable``): its link round-trips, a bad value is refused."""
     link = landed.get(topic.path)
     if link is None:  # this test was selected without the page-opening one
         first = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
@@ -129,8 +128,8 @@ def test_page_link_reopens_the_same_settings_and_a_bad_value_falls_back(topic: T
         finally:
             first.context.close()
     settings = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
-    if not settings:
-        pytest.skip(f"{topic.path} keeps no settings in its URL (it does not use ui.shareable yet)")
+    # Every topic page keeps its settings in its link; a page that stops doing so fails here.
+    assert settings, f"{topic.path} lost its URL state: the page's link carries no settings ({link})"
 
     again = new_page(browser, timeout_ms=PAGE_TIMEOUT_MS)
     try:

@@ -11,7 +11,7 @@ from PIL import Image
 from core import charts
 from core.cifar_lab import PRESETS, SWEEPABLE
 from core.training import list_cached_runs
-from tests.conftest import app_test
+from conftest import app_test
 
 PAGE = "app_pages/cifar_cnn.py"
 pytestmark = pytest.mark.slow

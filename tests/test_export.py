@@ -133,8 +133,8 @@ download_model_button(result, key="model")
 def test_the_model_button_serves_the_file_in_a_real_browser(trained, tmp_path) -> None:
     import keras
 
-    from tests.browser_support import browser_unavailable_reason, chromium, new_page, open_app_page, streamlit_server
-    from tests.conftest import ROOT
+    from scripts.browser import browser_unavailable_reason, chromium, new_page, open_app_page, streamlit_server
+    from conftest import ROOT
 
     reason = browser_unavailable_reason()
     if reason:

@@ -297,7 +297,7 @@ def test_importing_the_groundwork_modules_never_imports_tensorflow() -> None:
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from conftest import ROOT
 
     code = (
         "import sys, core.prefetch, core.query_state, ui.export, ui.shareable; "

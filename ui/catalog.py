@@ -58,7 +58,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         "Audio: RF vs CNN vs LSTM",
         ":material/graphic_eq:",
         "Turn sounds into log-mel spectrograms and race a random forest, a CNN and an LSTM on them: "
-        "synthetic sounds, spoken digits, your own WAVs or the seed's .npy features, with confusion matrices and curves.",
+        "synthetic sounds, spoken digits, your own WAVs or DATA.ML.200 Exercise 5's .npy features, with confusion matrices and curves.",
         train_button="train_all",
     ),
     TopicPage(
@@ -73,7 +73,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         "app_pages/feature_maps.py",
         "Cats vs dogs: feature maps",
         ":material/pets:",
-        "Train seed 004's small binary CNN on cats vs dogs, then look inside: every conv layer's feature maps for "
+        "Train CS-577 Homework 4's small binary CNN on cats vs dogs, then look inside: every conv layer's feature maps for "
         "an image of your choice and the first layer's 32 filters.",
         train_button="fm_train",
     ),

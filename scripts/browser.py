@@ -1,6 +1,7 @@
 """Run the real app in a real browser: a headless Streamlit server plus Debian's Chromium via Playwright.
 
-Shared by ``tests/test_browser.py``, ``scripts/screenshots.py`` and page-load benchmarks::
+Shared by ``tests/test_browser.py``, ``scripts/screenshots.py`` and the benchmarks (a project module, not a
+test helper, so scripts and benchmarks never import test code)::
 
     with streamlit_server() as server, chromium() as browser:
         page = browser.new_page()
