@@ -18,6 +18,13 @@ instead of ``value=``/``index=``, and keep the ``key=`` (it is also the query pa
 Every other keyword (``help``, ``format_func``, ``disabled``…) passes through to Streamlit.
 For a widget not covered here, call :func:`bind_query_param` before it and
 :func:`publish_query_param` after it. Parsing and validation live in ``core.query_state``.
+
+Why not Streamlit's own ``bind="query-params"`` (1.67)? It was tried on every widget kind the
+pages use, and it cannot keep this module's promise: a bad or stale link value is dropped
+silently (no notice naming the setting), a selectbox writes its ``format_func`` label into the
+URL ("Adam (2 slots per weight)") so links break when wording changes, a slider accepts values
+off its step grid, and a multiselect's comma list is not read. The RNN page's tabs use native
+binding, where none of that matters; every other setting goes through this wrapper.
 """
 
 from __future__ import annotations
