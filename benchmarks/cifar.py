@@ -42,15 +42,15 @@ def _plain_fit_seconds(config, dataset) -> tuple[float, float]:
     import keras
 
     from core.models import build_model
-    from core.training import _input_pipeline, make_optimizer
+    from core.training.fit import input_pipeline, make_optimizer
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
     model = build_model(config.architecture, dataset.input_shape, dataset.num_classes, **config.model_kwargs)
     model.compile(make_optimizer(config.optimizer, config.learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    train_data = _input_pipeline(dataset.x_train, dataset.y_train, config, training=True)
-    test_data = _input_pipeline(dataset.x_test, dataset.y_test, config, training=False)
+    train_data = input_pipeline(dataset.x_train, dataset.y_train, config, training=True)
+    test_data = input_pipeline(dataset.x_test, dataset.y_test, config, training=False)
     steps = math.ceil(len(dataset.x_train) / config.batch_size)
     fit_started = time.perf_counter()
     model.fit(train_data, epochs=config.epochs, steps_per_epoch=steps, validation_data=test_data, verbose=0)

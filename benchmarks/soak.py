@@ -3,7 +3,7 @@
 ``page_soak`` reruns the sequence page 50 times with new hidden units and a Train click, as a
 student would; ``soak`` trains 50 tiny models through the cached engine directly and loads each
 trained model in the server, as the pages that inspect models do. Both sample resident memory
-of the server and of the fit worker; ``run`` starts each in a fresh process. ``concurrency`` has
+of the server and of the training workers; ``run`` starts each in a fresh process. ``concurrency`` has
 six threads of one server ask the engine for four sequence-page configurations at the same
 moment. All run against a throwaway cache unless ``DLLAB_CACHE_DIR`` is already set by the caller.
 """
@@ -71,23 +71,24 @@ def page_soak(runs: int = 50, *, train_size: int = 100) -> dict[str, list[float]
 
 
 def _sampled(runs: int, one_run: Callable[[int], None]) -> dict[str, list[float]]:
-    """Call ``one_run(0 … runs-1)`` and sample resident MB after each: server, worker and total.
+    """Call ``one_run(0 … runs-1)`` and sample resident MB after each: server, workers and total.
 
-    The worker's figure is the one it reported at the end of that fit, taken before it is
-    recycled, so the total never looks smaller for a replacement that has not finished starting.
+    A worker Dask is restarting (for memory) may be missing for a moment; that sample then counts
+    the workers that are up, so the total can dip, never overstate.
     """
-    from core import fit_worker
+    from core.settings import resident_megabytes
+    from core.training import current_executor
 
-    worker = fit_worker.shared_worker()
     samples: dict[str, list[float]] = {"server": [], "worker": [], "total": []}
     for index in range(runs):
         one_run(index)
-        server = fit_worker.resident_megabytes() or 0.0
-        in_worker = (worker.last_resident_mb or 0.0) if fit_worker.enabled() else 0.0
+        running = current_executor()
+        server = resident_megabytes() or 0.0
+        workers = running.workers_megabytes() if hasattr(running, "workers_megabytes") else 0.0
         samples["server"].append(server)
-        samples["worker"].append(in_worker)
-        samples["total"].append(server + in_worker)
-    samples["recycled"] = [float(worker.recycled)]
+        samples["worker"].append(workers)
+        samples["total"].append(server + workers)
+    samples["recycled"] = [float(current_executor().restarts)]
     return samples
 
 
@@ -102,13 +103,7 @@ def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int 
     import core.training
     from core.datasets import load_dataset
     from core.sequence import sequence_config
-
-    fits: Counter = Counter()
-    real_fit = core.training._fit
-
-    def counting_fit(config, dataset, report):
-        fits[config] += 1
-        return real_fit(config, dataset, report)
+    from core.training import current_executor, run_key
 
     dataset = load_dataset("mnist", train_size=train_size, seed=0)
     configs = [sequence_config("simple_rnn", units=count, epochs=1) for count in units]
@@ -123,16 +118,15 @@ def concurrency(units: tuple[int, ...] = (50, 128, 300, 17), *, train_size: int 
         except Exception as error:  # reported, not raised: the caller asserts on every session
             outcomes[index] = (None, error)
 
-    core.training._fit = counting_fit
+    before = Counter(current_executor().fits_started)
     started = time.perf_counter()
-    try:
-        threads = [threading.Thread(target=session, args=(index,)) for index in range(len(requests))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        core.training._fit = real_fit
+    threads = [threading.Thread(target=session, args=(index,)) for index in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = current_executor().fits_started
+    fits = Counter({config: after[run_key(config, dataset)] - before[run_key(config, dataset)] for config in configs})
     return {
         "wall_seconds": time.perf_counter() - started,
         "fits": fits,

@@ -145,6 +145,18 @@ def available_memory_bytes() -> int | None:
         return None
 
 
+def resident_megabytes(pid: int | str = "self") -> float | None:
+    """A process's resident memory (VmRSS) in MB, or ``None`` when ``/proc`` cannot tell (not Linux, or gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1000
+    except OSError:
+        pass
+    return None
+
+
 @dataclass(frozen=True)
 class DirectorySummary:
     """What a directory holds, for the sidebar."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import core.training
+import core.training.executor
 from ui.catalog import TOPIC_PAGES
 from ui.prewarm import TerminalBar, main, prewarm
 
@@ -22,7 +22,7 @@ def test_prewarm_trains_each_page_once_then_every_page_opens_from_the_cache(monk
     def no_training(*args, **kwargs):
         raise AssertionError("a pre-warmed page trained again")
 
-    monkeypatch.setattr(core.training, "_fit", no_training)
+    monkeypatch.setattr(core.training.executor.Executor, "submit", no_training)
     second = prewarm()
     assert [outcome.status for outcome in second] == ["already cached"] * len(training_pages), second
 

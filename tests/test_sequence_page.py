@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from conftest import app_test
 
-import core.training
 from core.datasets import load_dataset
 from core.sequence import sequence_config
 from core.training import cached_result
@@ -116,9 +115,11 @@ def test_divergence_is_reported_as_diverged_not_a_crash(monkeypatch) -> None:
 
     # Adam and RMSProp normalise their steps, so no page setting makes the loss NaN quickly;
     # swap in plain SGD with an absurd rate to exercise the real NaN path of the engine. The swap
-    # is in this process, so the fit must run here rather than in the worker process.
-    monkeypatch.setenv("DLLAB_FIT_WORKER", "0")
-    monkeypatch.setattr(core.training, "make_optimizer", lambda name, rate: keras.optimizers.SGD(1e12))
+    # is in this process, so the fit must run here rather than on a worker.
+    import core.training.fit
+
+    monkeypatch.setenv("DLLAB_WORKERS", "0")
+    monkeypatch.setattr(core.training.fit, "make_optimizer", lambda name, rate: keras.optimizers.SGD(1e12))
     at = _tiny(_page(TRAINING_TIMEOUT), models=["row_cnn"], epochs=2)
     at.button(key="train").click().run()
     assert not at.exception
