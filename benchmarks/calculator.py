@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from benchmarks.common import best_time, print_table
 from core.calculator import analyze
-from core.calculator_check import check_answer
-from core.calculator_presets import preset
+from core.calculator.check import check_answer
+from core.calculator.presets import preset
 
 TARGET_MS = 20.0
 

@@ -6,9 +6,10 @@ import pytest
 
 from conftest import app_test
 from core import charts
-from core.calculator import analyze
-from core.calculator_presets import PRESETS, preset
-from core.calculator_table import layers_from_rows, parse_input_shape, rows_from_layers
+from core.calculator import KINDS, analyze
+from core.calculator.presets import PRESETS, preset
+from core.calculator.table import COLUMNS, TABLE_COLUMNS, layers_from_rows, parse_input_shape, rows_from_layers
+from core.homework import HOMEWORK
 
 PAGE = "app_pages/cnn_calculator.py"
 
@@ -33,7 +34,8 @@ def test_renders_the_geron_preset_by_default(page) -> None:
     assert page.title[0].value == "CNN parameter & RAM calculator"
     assert metric_values(page)[0] == "903,400"
     assert metric_values(page)[2] == "12.61 MB"
-    assert "seeds 000 and 001" in " ".join(caption.value for caption in page.caption)
+    captions = " ".join(caption.value for caption in page.caption)
+    assert HOMEWORK["geron_ch14_ex9"].name in captions and "seed" not in captions.lower()
     totals = table_with(page, "MiB (2²⁰ bytes)")
     assert list(totals["bytes"]) == [3_613_600, 12_613_600, 3_613_600 + 2_810_000 * 4, 576_454_400]
     assert "MiB (2²⁰ bytes)" in totals.columns and "MB (10⁶ bytes)" in totals.columns
@@ -51,9 +53,9 @@ def test_every_preset_renders_its_own_totals() -> None:
         assert choice.source.split(":")[0] in " ".join(caption.value for caption in at.caption)
 
 
-def test_seed002_padding_toggle_switches_the_multiply_adds() -> None:
+def test_data_ml_200_padding_toggle_switches_the_multiply_adds() -> None:
     at = app_test(PAGE)
-    at.selectbox(key="preset").set_value("seed002_cnn").run()
+    at.selectbox(key="preset").set_value("cnn_128").run()
     layer_table = table_with(at, "MACs")
     assert layer_table.loc[0, "MACs"] == 39_321_600
     at.toggle(key="same_padding").set_value(False).run()
@@ -97,7 +99,7 @@ def test_deleting_every_layer_leaves_the_input_alone() -> None:
 
 def test_kernel_larger_than_its_input_shows_the_calculator_message() -> None:
     at = app_test(PAGE)
-    at.selectbox(key="preset").set_value("seed004_cats_dogs").run()
+    at.selectbox(key="preset").set_value("cats_dogs_cnn").run()
     at.text_input(key="input_shape").input("2, 2, 1").run()
     assert not at.exception
     assert [error.value for error in at.error] == [
@@ -146,12 +148,13 @@ def test_check_your_answer_right_wrong_and_classic_mistakes() -> None:
 def test_verify_with_keras_shows_keras_numbers_equal_to_ours() -> None:
     pytest.importorskip("keras")
     at = app_test(PAGE, timeout=120)
-    at.selectbox(key="preset").set_value("seed004_cifar").run()
+    at.selectbox(key="preset").set_value("cifar_baseline").run()
     at.button(key="verify_keras").click().run()
     assert not at.exception and not at.error
     comparison = table_with(at, "Keras params")
     assert list(comparison["Keras params"]) == list(comparison["our params"])
     assert list(comparison["Keras output shape"]) == list(comparison["our output shape"])
+    assert list(comparison["Keras MACs"]) == list(comparison["our MACs"])
     assert comparison["match"].all()
     assert "Keras: 1,442,954 parameters (256 non-trainable)" in at.success[-1].value
     assert "download_keras_comparison" in {button.key for button in at.get("download_button")}
@@ -173,8 +176,13 @@ def test_chart_data_follow_the_report() -> None:
 
 def test_layer_table_round_trip_and_parsing() -> None:
     for choice in PRESETS:
+        # The table keeps what the arithmetic reads; a homework's Keras names and activations stay in core.homework.
         assert layers_from_rows(rows_from_layers(choice.layers)) == [
-            {**layer, **({"use_bias": True} if layer["type"] in ("conv2d", "dense") else {}), **({"padding": "valid"} if layer["type"] in ("maxpool2d", "avgpool2d") else {})}
+            {
+                **{key: value for key, value in layer.items() if key not in ("name", "activation")},
+                **({"use_bias": True} if layer["type"] in ("conv2d", "dense") else {}),
+                **({"padding": "valid"} if layer["type"] in ("maxpool2d", "avgpool2d") and "padding" not in layer else {}),
+            }
             for layer in choice.layers
         ]
     rows = [{"type": "conv2d", "filters / units": 4.0, "kernel / pool": "3x5", "stride": "1 x 2", "padding": "2", "bias": False}, {"type": None}, {"type": "maxpool2d", "kernel / pool": 2, "stride": float("nan")}]
@@ -200,18 +208,28 @@ def linked(query: dict[str, str]):
 
 
 def test_a_shared_link_reopens_the_same_network() -> None:
-    at = linked({"preset": "seed002_cnn", "same_padding": "false", "input_shape": "64x64x3", "batch_size": "16", "dtype": "float16", "optimizer": "sgd"})
+    at = linked({"preset": "cnn_128", "same_padding": "false", "input_shape": "64x64x3", "batch_size": "16", "dtype": "float16", "optimizer": "sgd"})
     assert not at.error and len(at.toast) == 0
-    assert at.selectbox(key="preset").value == "seed002_cnn"
+    assert at.selectbox(key="preset").value == "cnn_128"
     assert at.toggle(key="same_padding").value is False
     assert at.text_input(key="input_shape").value == "64x64x3"
     assert at.number_input(key="batch_size").value == 16
-    chosen = preset("seed002_cnn")
+    chosen = preset("cnn_128")
     expected = analyze((64, 64, 3), chosen.with_padding("valid"), batch_size=16, dtype_bytes=2, optimizer="sgd")
     assert metric_values(at)[0] == f"{expected.total_params:,}"
     assert table_with(at, "MiB (2²⁰ bytes)")["bytes"].iloc[-1] == expected.training_bytes
     at.selectbox(key="optimizer").set_value("adam").run()
-    assert at.query_params["optimizer"] == "adam" and at.query_params["preset"] == "seed002_cnn"
+    assert at.query_params["optimizer"] == "adam" and at.query_params["preset"] == "cnn_128"
+
+
+@pytest.mark.parametrize(("old", "new"), [("seed002_cnn", "cnn_128"), ("seed004_cifar", "cifar_baseline"), ("seed003_lenet", "lenet")])
+def test_an_old_link_opens_the_renamed_preset(old: str, new: str) -> None:
+    at = linked({"preset": old, "same_padding": "false"})
+    assert not at.error and len(at.toast) == 0
+    assert at.selectbox(key="preset").value == new and at.query_params["preset"] == new
+    chosen = preset(new)
+    layers = chosen.with_padding("valid") if chosen.padding_toggle else chosen.layers
+    assert metric_values(at)[0] == f"{analyze(chosen.input_shape, layers).total_params:,}"
 
 
 def test_a_link_to_a_preset_alone_starts_from_that_presets_shape_and_batch() -> None:
@@ -243,3 +261,60 @@ def test_a_typo_in_the_shape_box_stays_for_its_error_instead_of_reverting_to_the
 def test_the_result_tables_can_be_downloaded_as_csv(page) -> None:
     keys = {button.key for button in page.get("download_button")}
     assert {"download_totals", "download_layers"} <= keys
+
+
+def test_layer_table_round_trip_for_the_new_kinds() -> None:
+    layers = [
+        {"type": "depthwise_conv2d", "kernel": (3, 5), "stride": 2, "padding": 1, "depth_multiplier": 2, "use_bias": False},
+        {"type": "separable_conv2d", "filters": 8, "kernel": 3, "padding": "same", "depth_multiplier": 1, "use_bias": True},
+        {"type": "globalmaxpool2d"},
+    ]
+    rows = rows_from_layers(layers)
+    assert layers_from_rows(rows) == layers
+    assert (rows[0]["depth multiplier"], rows[0]["kernel / pool"], rows[0]["stride"], rows[0]["filters / units"]) == (2, "3x5", "2", None)
+    assert all(value is None for column, value in rows[2].items() if column != "type")
+    # A blank depth multiplier is Keras' default of 1, as a blank bias is True.
+    assert layers_from_rows([{"type": "depthwise_conv2d", "kernel / pool": "3", "depth multiplier": float("nan")}]) == [
+        {"type": "depthwise_conv2d", "kernel": 3, "padding": "valid", "depth_multiplier": 1, "use_bias": True}
+    ]
+    with pytest.raises(ValueError, match="layer 1 \\(separable_conv2d\\): 'depth multiplier' must be a whole number from 1 to 1,000,000"):
+        layers_from_rows([{"type": "separable_conv2d", "filters / units": 4, "kernel / pool": "3", "depth multiplier": "two"}])
+    with pytest.raises(ValueError, match="layer 1 \\(separable_conv2d\\): fill in 'filters / units'"):
+        layers_from_rows([{"type": "separable_conv2d", "kernel / pool": "3"}])
+
+
+def test_the_table_columns_and_their_editors_come_from_the_kinds() -> None:
+    from ui.calculator import layer_table_config
+
+    assert COLUMNS == ("type", "filters / units", "kernel / pool", "stride", "padding", "bias", "depth multiplier", "dropout rate")
+    assert set(COLUMNS[1:]) == {column.header for kind in KINDS.values() for column in kind.columns.values()} == set(TABLE_COLUMNS)
+    config = layer_table_config()
+    assert list(config) == list(COLUMNS)
+    assert config["type"]["type_config"]["options"] == list(KINDS)
+    assert "depth_multiplier for depthwise_conv2d, separable_conv2d" in config["depth multiplier"]["help"]
+    assert "filters for conv2d, separable_conv2d; units for dense" in config["filters / units"]["help"]
+
+
+def test_the_new_kinds_can_be_added_in_the_table() -> None:
+    at = app_test(PAGE)
+    at.session_state["layer_table"] = {
+        "edited_rows": {},
+        "added_rows": [
+            {"type": "depthwise_conv2d", "kernel / pool": "3", "padding": "same", "depth multiplier": 2},
+            {"type": "separable_conv2d", "filters / units": 16, "kernel / pool": "3", "padding": "1"},
+            {"type": "globalmaxpool2d"},
+        ],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception and not at.error
+    geron = list(preset("geron").layers)
+    layers = [
+        *geron,
+        {"type": "depthwise_conv2d", "kernel": 3, "padding": "same", "depth_multiplier": 2},
+        {"type": "separable_conv2d", "filters": 16, "kernel": 3, "padding": 1},
+        {"type": "globalmaxpool2d"},
+    ]
+    expected = analyze((200, 300, 3), layers, batch_size=50)
+    assert metric_values(at)[:2] == [f"{expected.total_params:,}", f"{expected.total_macs:,}"]
+    assert list(table_with(at, "MACs")["type"])[-3:] == ["depthwise_conv2d", "separable_conv2d", "globalmaxpool2d"]

@@ -14,8 +14,8 @@ import pytest
 from conftest import app_test
 
 from core.calculator import MAX_COUNT, MAX_SIZE, analyze, shown_number
-from core.calculator_check import check_answer
-from core.calculator_table import layers_from_rows, parse_input_shape
+from core.calculator.check import check_answer
+from core.calculator.table import layers_from_rows, parse_input_shape
 from core.query_state import parse_float, parse_int
 from core.sequence import MAX_UNITS, parse_learning_rate
 from ui.shareable import MAX_SAFE_INTEGER, _number_parser

@@ -261,7 +261,7 @@ def test_wav_with_a_lying_header(baseline: RunResult) -> None:
 
 def test_kernel_larger_than_its_input(baseline: RunResult) -> None:
     at = app_test(CALCULATOR)
-    at.selectbox(key="preset").set_value("seed004_cats_dogs").run()
+    at.selectbox(key="preset").set_value("cats_dogs_cnn").run()
     at.text_input(key="input_shape").input("2, 2, 1").run()
     _assert_clear_error(at, "kernel 3×3 is larger than its 2×2 input")
     _assert_baseline_intact(baseline)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.keras_equivalent import keras_layers_for
+from core.calculator.keras_check import keras_layers_for
 
 Layer = Mapping[str, Any]
 

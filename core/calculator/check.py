@@ -1,8 +1,9 @@
 """'Check your answer': is a student's parameter or memory figure right, and if not, which classic mistake gives it?
 
 Each quantity has a small family of candidate answers: the right one, and the figures that
-well-known slips produce (multiplying by the input channels twice, forgetting the bias, counting
-activations for one image instead of the whole batch, MB vs MiB, ...). A claim is matched to the
+well-known slips produce (forgetting the bias, counting activations for one image instead of the
+whole batch, MB vs MiB, ...; each layer kind adds its own, such as multiplying a convolution by
+the input channels twice, in :mod:`core.calculator.kinds`). A claim is matched to the
 candidate with the fewest slips that lies within rounding distance of it.
 """
 
@@ -12,7 +13,10 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from core.calculator import MEBIBYTE, MEGABYTE, LayerReport, NetworkReport, shown_number
+from core.calculator.kinds import KINDS
+from core.calculator.network import MEBIBYTE, MEGABYTE
+from core.calculator.report import LayerReport, NetworkReport
+from core.calculator.validation import shown_number
 
 QUANTITIES: dict[str, str] = {
     "params": "parameters",
@@ -122,26 +126,15 @@ def check_answer(
 # --- parameters -----------------------------------------------------------------------------
 
 _BIAS = "forgot the bias (one per filter or unit)"
-_CHANNELS_TWICE = "multiplied by the input channels twice: once by the layer's input channels and again by the image's {image} channels"
-_CHANNELS_SQUARED = "multiplied by the input channels twice ({channels}×{channels})"
-_NO_CHANNELS = "left out the input channels (each filter spans all {channels} input channels)"
 _TRAINABLE_ONLY = "counted only the trainable parameters; Keras' total also counts BatchNorm's moving mean and variance"
 
 
 def _layer_slips(layer: LayerReport, image_channels: int) -> list[Candidate]:
-    """Wrong counts for one conv or dense layer, each with the slip that produces it."""
-    weights = layer.params - layer.bias_params
+    """Wrong counts for one layer, each with the slip that produces it: the bias, then its kind's own."""
     slips: list[Candidate] = []
     if layer.bias_params:
-        slips.append(Candidate(weights, (_BIAS,)))
-    if layer.type == "conv2d":
-        channels = layer.input_shape[-1]
-        per_channel = weights // channels
-        if image_channels > 1 and channels != image_channels:
-            slips.append(Candidate(weights * image_channels + layer.bias_params, (_CHANNELS_TWICE.format(image=image_channels),)))
-        if channels > 1:
-            slips.append(Candidate(weights * channels + layer.bias_params, (_CHANNELS_SQUARED.format(channels=channels),)))
-            slips.append(Candidate(per_channel + layer.bias_params, (_NO_CHANNELS.format(channels=channels),)))
+        slips.append(Candidate(layer.params - layer.bias_params, (_BIAS,)))
+    slips += [Candidate(slip.params, (slip.slip,)) for slip in KINDS[layer.type].slips(layer, image_channels)]
     return slips
 
 
