@@ -58,7 +58,7 @@ TOPIC_PAGES: tuple[TopicPage, ...] = (
         "Audio: RF vs CNN vs LSTM",
         ":material/graphic_eq:",
         "Turn sounds into log-mel spectrograms and race a random forest, a CNN and an LSTM on them: "
-        "synthetic sounds, spoken digits, your own WAVs or the seed's .npy features, with confusion matrices and curves.",
+        "synthetic sounds, spoken digits, your own WAVs or DATA.ML.200 Exercise 5's .npy features, with confusion matrices and curves.",
         train_button="train_all",
     ),
     TopicPage(
