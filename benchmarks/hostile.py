@@ -181,7 +181,7 @@ def row7() -> list[dict]:
     """A zip of ten good WAVs plus one whose header says 4,294,967,291 Hz and one at 1,000,003 Hz."""
     import struct
 
-    from core import audio
+    from core.datasets import wav as audio
 
     def header_wav(rate: int) -> bytes:
         fmt = struct.pack("<HHIIHH", 1, 1, rate, (rate * 2) % 2**32, 2, 16)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 
-from core import audio
-from core.audio_models import (
-    audio_features,
-    cached_forest_result,
-    clip_features,
-    cnn_config,
-    comparison_rows,
-    macro_f1,
-    rnn_config,
-    train_forest,
-)
-from core.datasets import load_dataset, stratified_split
+from core.audio.comparison import CNN_NETWORK, cached_comparison, cnn_config, comparison_rows, describe_layers, network_label, reported_figures, rnn_config
+from core.audio.feature_dataset import audio_features, clip_features
+from core.audio.features import FeatureSettings
+from core.audio.forest import cached_forest_result, macro_f1, train_forest
+from core.audio.sources import data_work, npy_upload_dataset, unpacked_zip, upload_digest
+from core.datasets import load_dataset, stratified_split, wav
 from core.datasets.audio import audio_npy_dataset
 
 
-def seed_cnn_params(bands: int, frames: int, classes: int) -> int:
+def exercise_cnn_params(bands: int, frames: int, classes: int) -> int:
     """conv 5×5×1×32 (+32), conv 5×5×32×32 (+32), dense from 32 × ⌊⌊(b−4)/2⌋/2⌋ × ⌊⌊(f−4)/2⌋/2⌋."""
     flat = 32 * (((bands - 4) // 2) // 2) * (((frames - 4) // 2) // 2)
     return (25 * 32 + 32) + (25 * 32 * 32 + 32) + (flat * classes + classes)
@@ -34,15 +31,41 @@ def recurrent_params(cell: str, bands: int, frames: int, classes: int, units: in
     return recurrent + frames * outputs * classes + classes
 
 
-def test_seed_cnn_on_the_seeds_shape_has_the_closed_form_params() -> None:
+def test_exercise_cnn_on_the_exercises_shape_has_the_closed_form_params() -> None:
     from core.models import build_model
 
     model = build_model("audio_cnn", (40, 501), 15)
-    assert model.count_params() == seed_cnn_params(40, 501, 15) == 562_159
+    assert model.count_params() == exercise_cnn_params(40, 501, 15) == 562_159
     assert model.output_shape == (None, 15)
-    # The seed fed (40, 501, 1); the builder accepts that too.
+    # The exercise fed (40, 501, 1); the builder accepts that too.
     assert build_model("audio_cnn", (40, 501, 1), 15).count_params() == 562_159
-    assert build_model("audio_cnn", (40, 61), 10).count_params() == seed_cnn_params(40, 61, 10)
+    assert build_model("audio_cnn", (40, 61), 10).count_params() == exercise_cnn_params(40, 61, 10)
+
+
+def test_exercise_cnn_is_built_from_the_homework_layers() -> None:
+    from core.models import build_model
+
+    model = build_model("audio_cnn", (40, 501), 15)
+    assert model.name == "audio_cnn"
+    built = [layer for layer in model.layers if layer.__class__.__name__ in ("Conv2D", "MaxPooling2D", "Flatten", "Dense")]
+    kinds = {"Conv2D": "conv2d", "MaxPooling2D": "maxpool2d", "Flatten": "flatten", "Dense": "dense"}
+    assert [kinds[layer.__class__.__name__] for layer in built] == [layer["type"] for layer in CNN_NETWORK.layers]
+    convolutions = [layer for layer in built if layer.__class__.__name__ == "Conv2D"]
+    written = [layer for layer in CNN_NETWORK.layers if layer["type"] == "conv2d"]
+    assert [(c.filters, c.kernel_size, c.padding) for c in convolutions] == [
+        (layer["filters"], (layer["kernel"], layer["kernel"]), layer["padding"]) for layer in written
+    ]
+    assert built[-1].units == 15 and built[-1].activation.__name__ == "softmax"
+
+
+def test_the_page_states_the_cnn_and_the_figures_from_the_homework_table() -> None:
+    assert describe_layers(CNN_NETWORK.layers) == (
+        "conv 5×5×32 ReLU → max-pool 2 → conv 5×5×32 'same' ReLU → max-pool 2 → flatten → softmax"
+    )
+    assert network_label(cnn_config()) == "CNN" and network_label(rnn_config("gru")) == "GRU"
+    figures = reported_figures()
+    assert {row["reported by"] for row in figures} == {"DATA.ML.200 Exercise 5 (Tampere)"}
+    assert [row["reported test accuracy"] for row in figures] == [0.515, 0.583, 0.595, 0.449, 0.589]
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "bilstm"])
@@ -53,7 +76,7 @@ def test_recurrent_builders_match_closed_forms(cell: str) -> None:
     assert model.count_params() == recurrent_params(cell, 40, 61, 10)
 
 
-def test_seed_lstm_reads_frames_as_timesteps() -> None:
+def test_exercise_lstm_reads_frames_as_timesteps() -> None:
     from core.models import build_model
 
     model = build_model("audio_rnn", (40, 501), 15, cell="lstm")
@@ -74,7 +97,7 @@ def test_too_small_inputs_and_unknown_cells_are_clear_errors() -> None:
         rnn_config("transformer")
 
 
-def test_seed_defaults_in_the_configs() -> None:
+def test_exercise_defaults_in_the_configs() -> None:
     cnn = cnn_config()
     assert (cnn.batch_size, cnn.epochs, cnn.early_stopping_patience, cnn.optimizer) == (64, 50, 10, "adam")
     lstm = rnn_config()
@@ -87,7 +110,7 @@ def tiny_sounds():
 
 
 def test_features_are_cached_standardised_and_split(tiny_sounds, isolated_environment) -> None:
-    settings = audio.FeatureSettings(mel_bands=20)
+    settings = FeatureSettings(mel_bands=20)
     features = audio_features(tiny_sounds, settings)
     assert features.input_shape == (20, settings.frames(4000))
     assert len(features.x_train) + len(features.x_val) == 80 and len(features.x_val) == 8  # 1 per class
@@ -96,7 +119,7 @@ def test_features_are_cached_standardised_and_split(tiny_sounds, isolated_enviro
     again = audio_features(tiny_sounds, settings)
     np.testing.assert_array_equal(again.x_test, features.x_test)
     with pytest.raises(ValueError, match="8000 Hz"):
-        audio_features(tiny_sounds, audio.FeatureSettings(sample_rate=16000))
+        audio_features(tiny_sounds, FeatureSettings(sample_rate=16000))
 
 
 def test_stratified_split_holds_out_a_share_of_every_class() -> None:
@@ -108,7 +131,7 @@ def test_stratified_split_holds_out_a_share_of_every_class() -> None:
 
 
 def test_forest_is_cached_as_json_and_npy_not_a_pickle(tiny_sounds, isolated_environment) -> None:
-    features = audio_features(tiny_sounds, audio.FeatureSettings(mel_bands=20))
+    features = audio_features(tiny_sounds, FeatureSettings(mel_bands=20))
     assert cached_forest_result(features, 10) is None
     first = train_forest(features, 10)
     assert not first.from_cache and 0 <= first.test_accuracy <= 1 and first.nodes > 10
@@ -128,10 +151,10 @@ def test_macro_f1_worked_example() -> None:
 
 
 def test_an_uploaded_clip_becomes_the_same_features(tiny_sounds) -> None:
-    settings = audio.FeatureSettings(mel_bands=20)
+    settings = FeatureSettings(mel_bands=20)
     features = audio_features(tiny_sounds, settings)
     clip = tiny_sounds.x_test[0]
-    samples, rate = audio.read_wav(audio.wav_bytes(audio.resample(clip, 8000, 16000), 16000))
+    samples, rate = wav.read_wav(wav.wav_bytes(wav.resample(clip, 8000, 16000), 16000))
     image = clip_features(samples, rate, features)
     assert image.shape == (1, *features.input_shape)
     assert np.corrcoef(image.ravel(), features.x_test[0].ravel())[0, 1] > 0.95
@@ -159,3 +182,57 @@ def test_spectrogram_image_puts_low_bands_at_the_bottom_in_magma() -> None:
     assert picture[-1].mean() > 200 and picture[0].max() < 10  # pale yellow at the bottom, near-black on top
     with pytest.raises(ValueError, match="bands, frames"):
         spectrogram_image(np.zeros(4))
+
+
+def test_a_comparison_knows_what_ran_and_names_it(tiny_sounds, isolated_environment) -> None:
+    features = audio_features(tiny_sounds, FeatureSettings(mel_bands=20))
+    configs = {"cnn": cnn_config(epochs=1), "rnn": rnn_config(epochs=1)}
+    empty = cached_comparison(features, 5, configs)
+    assert empty.is_empty and empty.pending == 3 and empty.predictions == {} and empty.rows(features) == []
+    forest = train_forest(features, 5)
+    found = cached_comparison(features, 5, configs)
+    assert not found.is_empty and found.pending == 2 and found.forest.from_cache
+    np.testing.assert_array_equal(found.predictions["Random forest (5 trees)"], forest.predicted_labels)
+    assert [row["model"] for row in found.rows(features)] == ["Random forest (5 trees)"]
+
+
+def _sound_zip(classes: tuple[str, ...] = ("low", "high"), per_class: int = 3) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label in classes:
+            for index in range(per_class):
+                archive.writestr(f"set/{label}/{index}.wav", wav.wav_bytes(np.zeros(800), 8000))
+    return buffer.getvalue()
+
+
+def test_data_work_counts_clips_from_listings_and_headers_only() -> None:
+    clips, work = data_work("synthetic", 8000, 1.0, None, None, None)
+    assert clips == 8 * 80 and work.seconds > 0 and work.peak_bytes > 0
+    assert data_work("zip", 8000, 1.0, None, None, _sound_zip())[0] == 6
+    assert data_work("folder", 8000, 1.0, None, None, None) == (0, data_work("zip", 8000, 1.0, None, None, None)[1])
+
+
+def test_an_uploaded_zip_is_unpacked_once_into_the_uploads_pool(isolated_environment) -> None:
+    payload = _sound_zip()
+    digest = upload_digest(payload)
+    folder = unpacked_zip(digest, payload)
+    assert folder.parent.name == "audio-uploads" and len(wav.wav_files(folder)) == 6
+    assert unpacked_zip(digest, b"never read: the digest is cached already") == folder
+
+
+def test_npy_uploads_name_what_is_missing() -> None:
+    class Upload:
+        def __init__(self, name: str, array: np.ndarray) -> None:
+            self.name, buffer = name, io.BytesIO()
+            np.save(buffer, array)
+            self.content = buffer.getvalue()
+
+        def getvalue(self) -> bytes:
+            return self.content
+
+    with pytest.raises(ValueError, match="still missing y_train.npy, X_test.npy, y_test.npy;"):
+        npy_upload_dataset([Upload("X_train.npy", np.zeros((2, 4, 8)))], "auto")
+    rng = np.random.default_rng(0)
+    files = [Upload("X_train.npy", rng.random((6, 4, 8))), Upload("y_train.npy", np.arange(6) % 2),
+             Upload("X_test.npy", rng.random((2, 4, 8))), Upload("y_test.npy", np.array([0, 1]))]
+    assert npy_upload_dataset(files, "frames_bands").input_shape == (8, 4)

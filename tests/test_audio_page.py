@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import app_test
-from core import audio
+from core.datasets import synthetic_sounds, wav
 
 PAGE = "app_pages/audio_models.py"
 pytestmark = pytest.mark.slow
@@ -71,12 +71,12 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
     at.button(key="train_all").click().run()
     assert not at.exception and not at.error
     results = _results(at)
-    assert list(results["model"]) == ["Random forest (10 trees)", "Seed's CNN", "LSTM"]
+    assert list(results["model"]) == ["Random forest (10 trees)", "CNN", "LSTM"]
     assert results["test accuracy"].between(0, 1).all()
     downloads = {button.key: button.label for button in at.get("download_button")}
     assert downloads == {
         "download_results": "Download as CSV",
-        "download_cnn": "Seed's CNN (.keras)",
+        "download_cnn": "CNN (.keras)",
         "download_rnn": "LSTM (.keras)",
         "download_per_class": "Per-class accuracy as CSV",
     }
@@ -84,7 +84,7 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
     assert at.button(key="train_all").disabled and list(_results(at)["model"]) == list(results["model"])
 
     # A new session with the same settings trains nothing: both trainers would fail if called.
-    import core.audio_models
+    import core.audio.forest
     import core.training
 
     def refuse(*args, **kwargs):
@@ -92,14 +92,14 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
 
     with monkeypatch.context() as patch:
         patch.setattr(core.training, "_fit", refuse)
-        patch.setattr(core.audio_models, "fit_forest", refuse)
+        patch.setattr(core.audio.forest, "fit_forest", refuse)
         again = _small(app_test(PAGE, timeout=300))
         assert not again.exception and again.button(key="train_all").disabled
         assert list(_results(again)["model"]) == list(results["model"])
 
     # Labelling an uploaded clip refits the forest in memory (allowed again) and asks every model.
-    clip = audio.synthetic_sounds(train_per_class=1, test_per_class=1, clip_seconds=0.5, seed=9)[0][0]
-    again.file_uploader(key="wav_upload").set_value(("mine.wav", audio.wav_bytes(clip, 16000), "audio/wav")).run()
+    clip = synthetic_sounds.synthetic_sounds(train_per_class=1, test_per_class=1, clip_seconds=0.5, seed=9)[0][0]
+    again.file_uploader(key="wav_upload").set_value(("mine.wav", wav.wav_bytes(clip, 16000), "audio/wav")).run()
     assert not again.exception and not again.error
     again.file_uploader(key="wav_upload").set_value(("bad.wav", b"RIFF1234WAVEjunk", "audio/wav")).run()
     assert not again.exception and any("bad.wav" in error.value for error in again.error)
@@ -136,14 +136,14 @@ def test_good_npy_upload_with_axis_override_and_a_zip_upload() -> None:
         for label, frequency in (("low", 250.0), ("high", 1000.0)):
             for index in range(5):
                 tone = 0.3 * np.sin(2 * np.pi * frequency * np.arange(4000) / 8000)
-                archive.writestr(f"set/{label}/{index}.wav", audio.wav_bytes(tone, 8000))
+                archive.writestr(f"set/{label}/{index}.wav", wav.wav_bytes(tone, 8000))
     at.radio(key="audio_source").set_value("zip").run()
     at.file_uploader(key="zip_upload").set_value(("sounds.zip", buffer.getvalue(), "application/zip")).run()
     assert not at.exception and not at.error
 
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:
-        archive.writestr("../escape.wav", audio.wav_bytes(np.zeros(100), 8000))
+        archive.writestr("../escape.wav", wav.wav_bytes(np.zeros(100), 8000))
     at.file_uploader(key="zip_upload").set_value(("evil.zip", evil.getvalue(), "application/zip")).run()
     assert not at.exception and any("outside the archive" in error.value for error in at.error)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import audio
+from core.datasets import wav
 from core.datasets import DatasetError, load_dataset
 from core.datasets import audio as audio_data
 from core.uploads import AUDIO_SUFFIXES, UploadError, safe_extract_zip
@@ -110,7 +110,7 @@ def _write_fsdd(folder: Path, *, speakers=("george", "lucas"), indices=range(0, 
     for digit in digits:
         for speaker in speakers:
             for index in indices:
-                audio.write_wav(folder / f"{digit}_{speaker}_{index}.wav", _tone(200 + 50 * digit), 8000)
+                wav.write_wav(folder / f"{digit}_{speaker}_{index}.wav", _tone(200 + 50 * digit), 8000)
     return folder
 
 
@@ -133,7 +133,7 @@ def test_class_folders_with_a_seeded_split_resampling_and_an_unreadable_file(tmp
     for label, frequency in (("low", 200.0), ("high", 900.0)):
         (root / label).mkdir(parents=True)
         for index in range(5):
-            audio.write_wav(root / label / f"{index}.wav", _tone(frequency, rate=16000), 16000)
+            wav.write_wav(root / label / f"{index}.wav", _tone(frequency, rate=16000), 16000)
     (root / "high" / "broken.wav").write_bytes(b"RIFF....WAVEnothing")
     dataset = load_dataset("wav_folder", folder=root, sample_rate=8000, clip_seconds=0.25, test_fraction=0.2)
     assert dataset.class_names == ("high", "low")
@@ -149,21 +149,21 @@ def test_train_and_test_folders_are_used_as_given(tmp_path: Path) -> None:
         for label in ("a", "b"):
             (tmp_path / split / label).mkdir(parents=True)
             for index in range(count):
-                audio.write_wav(tmp_path / split / label / f"{index}.wav", _tone(300), 8000)
+                wav.write_wav(tmp_path / split / label / f"{index}.wav", _tone(300), 8000)
     dataset = load_dataset("wav_folder", folder=tmp_path, clip_seconds=0.5)
     assert (len(dataset.x_train), len(dataset.x_test)) == (6, 4)
 
 
 def test_unusable_folders_get_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "only").mkdir()
-    audio.write_wav(tmp_path / "only" / "a.wav", _tone(300), 8000)
-    audio.write_wav(tmp_path / "only" / "b.wav", _tone(300), 8000)
+    wav.write_wav(tmp_path / "only" / "a.wav", _tone(300), 8000)
+    wav.write_wav(tmp_path / "only" / "b.wav", _tone(300), 8000)
     with pytest.raises(DatasetError, match="needs at least two"):
         load_dataset("wav_folder", folder=tmp_path, clip_seconds=0.5)
     loose = tmp_path / "loose"
     loose.mkdir()
-    audio.write_wav(loose / "hello.wav", _tone(300), 8000)
-    audio.write_wav(loose / "x.wav", _tone(300), 8000)
+    wav.write_wav(loose / "hello.wav", _tone(300), 8000)
+    wav.write_wav(loose / "x.wav", _tone(300), 8000)
     with pytest.raises(DatasetError, match="not FSDD-named"):
         load_dataset("wav_folder", folder=loose, clip_seconds=0.5)
     with pytest.raises(DatasetError, match="holds no .wav files"):
@@ -191,8 +191,8 @@ def test_zip_of_fsdd_folder_and_zip_slip_refused(tmp_path: Path) -> None:
 
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:
-        archive.writestr("sounds/a/1.wav", audio.wav_bytes(_tone(300), 8000))
-        archive.writestr("../../escape.wav", audio.wav_bytes(_tone(300), 8000))
+        archive.writestr("sounds/a/1.wav", wav.wav_bytes(_tone(300), 8000))
+        archive.writestr("../../escape.wav", wav.wav_bytes(_tone(300), 8000))
     with pytest.raises(UploadError, match="outside the archive"):
         safe_extract_zip(evil.getvalue(), tmp_path / "evil", suffixes=AUDIO_SUFFIXES)
     assert not (tmp_path / "evil").exists() and not (tmp_path.parent / "escape.wav").exists()
@@ -250,3 +250,16 @@ def test_shared_fsdd_has_the_official_split(shared_data: Path) -> None:
     assert (len(dataset.x_train), len(dataset.x_test)) == (2700, 300)
     assert dataset.extras["sample_rate"] == 8000 and not dataset.extras["unreadable"]
     assert np.bincount(dataset.y_test).tolist() == [30] * 10
+
+
+def test_the_loaders_never_import_the_audio_topic() -> None:
+    """Datasets are below topics: WAV reading and the synthetic sounds live here so the topic imports them, not the reverse."""
+    import ast
+
+    import core.datasets
+
+    for path in Path(core.datasets.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
+        imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        assert not [name for name in imported if name == "core.audio" or name.startswith("core.audio.")], path.name

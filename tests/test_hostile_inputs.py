@@ -23,7 +23,8 @@ import pytest
 from PIL import Image
 
 from conftest import app_test, assert_baseline_intact, baseline_run, cifar_page
-from core import audio, settings
+from core import settings
+from core.datasets import wav as audio
 from core.cache import DiskCache
 from core.training import RunResult, list_cached_runs
 

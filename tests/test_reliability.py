@@ -27,7 +27,8 @@ from conftest import (
     baseline_settings,
     cifar_page,
 )
-from core import audio, settings
+from core import settings
+from core.datasets import wav as audio
 from core.cache import DiskCache
 from core.cifar_lab import LabSettings
 from core.training import RunResult, load_model, train

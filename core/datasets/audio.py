@@ -1,13 +1,14 @@
-"""Audio datasets: the seed's four ``.npy`` feature files, WAV folders (class folders or FSDD naming), FSDD, synthetic sounds.
+"""Audio datasets: DATA.ML.200 Exercise 5's four ``.npy`` feature files, WAV folders (class folders or FSDD naming), FSDD, synthetic sounds.
 
 Two kinds of :class:`~core.datasets.Dataset` come out of here, told apart by ``extras["kind"]``:
 
 - ``"waveform"``: ``x`` is (N, samples) float32 mono clips at ``extras["sample_rate"]``, padded or
   trimmed to ``extras["clip_seconds"]``; features are computed later with the page's settings.
-- ``"features"``: ``x`` is (N, bands, frames) float32, ready-made features such as the seed's
-  40 mel bands × 501 frames.
+- ``"features"``: ``x`` is (N, bands, frames) float32, ready-made features such as DATA.ML.200
+  Exercise 5's 40 mel bands × 501 frames.
 
-Nothing here imports TensorFlow; FSDD's download imports Keras only when it actually downloads.
+WAV decoding lives in :mod:`core.datasets.wav`, the synthetic sounds in
+:mod:`core.datasets.synthetic_sounds`. Nothing here imports TensorFlow; FSDD's download imports Keras only when it actually downloads.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core import audio, settings
+from core import settings
 from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
 from core.datasets import Dataset, DatasetError, register_loader
 from core.datasets.keras_source import keras_datasets_dir, keras_home, network_available
+from core.datasets.synthetic_sounds import SYNTHETIC_CLASSES, SYNTHETIC_SOURCE, synthetic_sounds
+from core.datasets.wav import decode_files, decode_work, wav_files
+from core.homework import HOMEWORK
 
+# The homework whose four arrays the .npy loader reads, named in its messages.
+NPY_HOMEWORK = HOMEWORK["data_ml_200_ex5"]
 NPY_FILES = ("X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy")
 AXIS_ORDERS = ("auto", "bands_frames", "frames_bands")
 FSDD_PATTERN = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$", re.IGNORECASE)
@@ -37,7 +43,7 @@ MAX_CLASSES = 1000
 
 
 # ---------------------------------------------------------------------------------------------
-# The seed's .npy features
+# DATA.ML.200 Exercise 5's .npy features
 
 
 def detect_axis_order(example_shape: tuple[int, int]) -> str:
@@ -50,10 +56,10 @@ def _check_features(name: str, x: np.ndarray) -> np.ndarray:
     if x.dtype.kind not in "iuf":
         raise DatasetError(f"{name} has dtype {x.dtype}; features must be numbers (float or integer)")
     if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]  # (N, bands, frames, 1) as fed to the seed's CNN
+        x = x[..., 0]  # (N, bands, frames, 1) as fed to the exercise's CNN
     if x.ndim != 3:
         raise DatasetError(
-            f"{name} has shape {x.shape}; expected (examples, bands, frames), e.g. (N, 40, 501) as in the seed"
+            f"{name} has shape {x.shape}; expected (examples, bands, frames), e.g. (N, 40, 501) as in {NPY_HOMEWORK.name}"
         )
     if x.shape[0] == 0:
         raise DatasetError(f"{name} holds no examples")
@@ -96,7 +102,7 @@ def audio_npy_dataset(
         raise DatasetError(f"axis_order must be one of {AXIS_ORDERS}, got {axis_order!r}")
     missing = [name for name in NPY_FILES if name.removesuffix(".npy") not in arrays]
     if missing:
-        raise DatasetError(f"missing {', '.join(missing)}; the seed's format is four files: {', '.join(NPY_FILES)}")
+        raise DatasetError(f"missing {', '.join(missing)}; {NPY_HOMEWORK.name} saved its features as four files: {', '.join(NPY_FILES)}")
     x_train = _check_features("X_train", np.asarray(arrays["X_train"]))
     x_test = _check_features("X_test", np.asarray(arrays["X_test"]))
     if x_train.shape[1:] != x_test.shape[1:]:
@@ -141,7 +147,7 @@ def audio_npy_dataset(
 
 @register_loader("audio_npy")
 def load_audio_npy(*, data_dir: Path | None = None, folder: Path | str | None = None, axis_order: str = "auto") -> Dataset:
-    """The seed's four ``.npy`` files from ``folder`` (default: the data directory), loaded without pickles."""
+    """DATA.ML.200 Exercise 5's four ``.npy`` files from ``folder`` (default: the data directory), loaded without pickles."""
     from core.uploads import UploadError, load_npy
 
     folder = Path(folder) if folder is not None else data_dir
@@ -149,7 +155,7 @@ def load_audio_npy(*, data_dir: Path | None = None, folder: Path | str | None = 
         raise DatasetError(f"no folder to read {', '.join(NPY_FILES)} from")
     missing = [name for name in NPY_FILES if not (folder / name).is_file()]
     if missing:
-        raise DatasetError(f"{', '.join(missing)} missing in {folder}; the seed's format is four files: {', '.join(NPY_FILES)}")
+        raise DatasetError(f"{', '.join(missing)} missing in {folder}; {NPY_HOMEWORK.name} saved its features as four files: {', '.join(NPY_FILES)}")
     arrays = {}
     for name in NPY_FILES:
         path = folder / name
@@ -177,7 +183,7 @@ def _decode_cached(files: list[Path], sample_rate: int, clip_seconds: float) -> 
     key = stable_hash({"files": _folder_signature(files), "rate": sample_rate, "seconds": clip_seconds})
 
     def compute() -> dict[str, np.ndarray]:
-        decoded = audio.decode_files(files, sample_rate=sample_rate, clip_seconds=clip_seconds)
+        decoded = decode_files(files, sample_rate=sample_rate, clip_seconds=clip_seconds)
         # 16-bit storage halves the entry (FSDD's 3,000 clips: 48 MB, not 96) and is lossless for 16-bit files.
         return {
             "clips": np.round(decoded.clips * 32767.0).astype(np.int16),
@@ -245,7 +251,7 @@ def _split_class_folders(
         lists: list[list] = [[], [], [], []]
         for offset, split in ((0, "train"), (2, "test")):
             for label, name in enumerate(classes):
-                for path in audio.wav_files(lowered[split] / name, fence=fence) if (lowered[split] / name).is_dir() else []:
+                for path in wav_files(lowered[split] / name, fence=fence) if (lowered[split] / name).is_dir() else []:
                     lists[offset].append(path)
                     lists[offset + 1].append(label)
         return lists[0], lists[1], lists[2], lists[3], tuple(classes), "its train/ and test/ folders"
@@ -253,7 +259,7 @@ def _split_class_folders(
     rng = np.random.default_rng(seed)
     train, train_labels, test, test_labels = [], [], [], []
     for label, name in enumerate(classes):
-        found = audio.wav_files(root / name, fence=fence)
+        found = wav_files(root / name, fence=fence)
         if not found:
             continue
         order = rng.permutation(len(found))
@@ -291,7 +297,7 @@ def load_wav_folder(
     if not root.is_dir():
         raise DatasetError(f"{label} is not a folder")
     root = _content_root(root)
-    files = audio.wav_files(root, fence=fence)
+    files = wav_files(root, fence=fence)
     if not files:
         raise DatasetError(f"{label} holds no .wav files")
     top_level = [path for path in files if path.parent == root]
@@ -392,7 +398,7 @@ def synthetic_dataset(
     *, train_per_class: int = 60, test_per_class: int = 20, sample_rate: int = 8000, clip_seconds: float = 1.0, seed: int = 0, note: str = ""
 ) -> Dataset:
     """The built-in synthetic sound set as a waveform dataset, flagged as a fallback so pages label it."""
-    x_train, y_train, x_test, y_test = audio.synthetic_sounds(
+    x_train, y_train, x_test, y_test = synthetic_sounds(
         train_per_class=train_per_class, test_per_class=test_per_class, sample_rate=sample_rate, clip_seconds=clip_seconds, seed=seed
     )
     return Dataset(
@@ -401,8 +407,8 @@ def synthetic_dataset(
         y_train=y_train,
         x_test=x_test,
         y_test=y_test,
-        class_names=audio.SYNTHETIC_CLASSES,
-        source=audio.SYNTHETIC_SOURCE.format(seed=seed) + note,
+        class_names=SYNTHETIC_CLASSES,
+        source=SYNTHETIC_SOURCE.format(seed=seed) + note,
         is_fallback=True,
         extras={"kind": "waveform", "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "unreadable": ()},
     )
@@ -443,8 +449,8 @@ def load_fsdd(
 def folder_work(folder: Path, sample_rate: int, clip_seconds: float, *, fence: Path | None = None) -> tuple[int, WorkEstimate]:
     """How many WAVs a folder holds and what decoding them at this rate and length costs; a listing, no decoding."""
     root = _content_root(Path(folder))
-    files = audio.wav_files(root, fence=fence)
-    work = audio.decode_work(len(files), sample_rate, clip_seconds)
+    files = wav_files(root, fence=fence)
+    work = decode_work(len(files), sample_rate, clip_seconds)
     return len(files), work
 
 
@@ -455,7 +461,7 @@ def zip_work(data: bytes, sample_rate: int, clip_seconds: float, *, max_files: i
     with open_zip(data) as archive:
         members, _skipped = checked_members(archive, suffixes=AUDIO_SUFFIXES, max_files=max_files)
         declared = sum(info.file_size for info, _ in members)
-    decode = audio.decode_work(len(members), sample_rate, clip_seconds)
+    decode = decode_work(len(members), sample_rate, clip_seconds)
     # Unpacking writes the members to disk at a few hundred MB/s; only the clips stay in memory.
     return len(members), WorkEstimate(decode.seconds + declared / 300e6, decode.peak_bytes)
 
