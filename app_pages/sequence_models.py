@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import fit_worker, settings
+from core import settings
 from core.datasets import Dataset, load_dataset
 from core.homework import HOMEWORK
 from core.sequence import model_label, parse_learning_rate, sequence_config
-from core.training import RunResult, cached_result
-from ui.sequence import controls, show_mistakes, show_reported, show_results, train_missing
+from core.training import RunResult, cached_result, prestart
+from ui.sequence import (
+    controls,
+    show_mistakes,
+    show_reported,
+    show_results,
+    train_missing,
+)
 from ui.widgets import dataset_banner, show_value_error
 
 
@@ -75,7 +81,7 @@ for config in configs:
         found[config.architecture] = result
 pending = [config for config in configs if config.architecture not in found]
 if pending:
-    fit_worker.prestart()  # load TensorFlow in the training process before the click, not after
+    prestart()  # start the training workers (and their TensorFlow) before the click, not after
 clicked = st.button(
     "Train", type="primary", icon=":material/play_arrow:", disabled=not pending, key="train",
     help="Trains the selected models that have not run with these settings; finished runs are cached.",

@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import app_test
+
 from core.datasets import synthetic_sounds, wav
 
 PAGE = "app_pages/audio_models.py"
@@ -85,13 +85,13 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
 
     # A new session with the same settings trains nothing: both trainers would fail if called.
     import core.audio.forest
-    import core.training
+    import core.training.executor
 
     def refuse(*args, **kwargs):
         raise AssertionError("retrained a cached model")
 
     with monkeypatch.context() as patch:
-        patch.setattr(core.training, "_fit", refuse)
+        patch.setattr(core.training.executor.Executor, "submit", refuse)
         patch.setattr(core.audio.forest, "fit_forest", refuse)
         again = _small(app_test(PAGE, timeout=300))
         assert not again.exception and again.button(key="train_all").disabled

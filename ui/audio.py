@@ -16,21 +16,33 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, fit_worker, settings, viz
+from core import charts, settings, viz
 from core.audio.comparison import EXERCISE, Comparison, forest_label, network_label
 from core.audio.feature_dataset import audio_features, clip_features
 from core.audio.features import FeatureSettings, feature_work
 from core.audio.forest import fit_forest, forest_probabilities, train_forest
-from core.audio.sources import data_work, npy_upload_dataset, unpacked_zip, upload_digest
+from core.audio.sources import (
+    data_work,
+    npy_upload_dataset,
+    unpacked_zip,
+    upload_digest,
+)
 from core.budget import check_memory
 from core.cache import stable_hash
 from core.datasets import Dataset, load_dataset
 from core.datasets.audio import AXIS_ORDERS, NPY_FILES, data_dir_wav_folders
 from core.datasets.wav import clip_samples, read_wav, summarise_errors, wav_bytes
-from core.training import TrainingProgress, load_model, train
+from core.training import TrainingProgress, load_model, prestart, train
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import shared_radio
-from ui.widgets import dataset_banner, mark_prepared, progress_reporter, show_failure, show_value_error, wait_for_click
+from ui.widgets import (
+    dataset_banner,
+    mark_prepared,
+    progress_reporter,
+    show_failure,
+    show_value_error,
+    wait_for_click,
+)
 
 AXIS_LABELS = {"auto": "detect", "bands_frames": "bands × frames", "frames_bands": "frames × bands"}
 
@@ -230,7 +242,7 @@ def show_data(data: AudioData) -> None:
 def train_button(comparison: Comparison, features: Dataset) -> tuple[Comparison, bool]:
     """The 'Train all three' button; a click trains what has not run with these choices. Returns the comparison and the click."""
     if comparison.pending:
-        fit_worker.prestart()  # load TensorFlow in the training process before the click, not after
+        prestart()  # start the training workers (and their TensorFlow) before the click, not after
     clicked = st.button(
         "Train all three" if comparison.pending else "All three trained: shown below",
         type="primary", icon=":material/play_arrow:", disabled=not comparison.pending, key="train_all",

@@ -19,6 +19,7 @@ import math
 import statistics
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,6 +94,8 @@ def submit(
             continue
         label = run.label or run.config.architecture
         requests.append(FitRequest(key, run.config, run.dataset, label, expected_seconds(run.config, run.dataset)))
+    if not requests:  # everything asked for is cached: a job that is done already, which queues nothing
+        return Job(uuid.uuid4().hex[:12], session, [], time.time())
     return current_executor().submit(requests, lambda request, outcome: _finish(cache, request, outcome), session=session)
 
 

@@ -406,9 +406,11 @@ def _remote_fit(config: TrainConfig, dataset: Dataset, topic: str, cancel_name: 
 class _SharedFit:
     """One fit on the cluster and the jobs waiting for it (two students asking for the same run share it)."""
 
-    def __init__(self, future: Any, request: FitRequest) -> None:
-        self.future = future
+    def __init__(self, request: FitRequest, priority: int) -> None:
         self.request = request
+        self.priority = priority
+        self.future: Any = None
+        self.data: Any = None  # the scattered dataset the fit reads
         self.jobs: list[Job] = []
         self.pid: int | None = None
 
@@ -427,6 +429,9 @@ class DaskExecutor(Executor):
         self._scattered: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._baselines: dict[str, float] = {}
         self._due_restart: set[str] = set()
+        # Held while Dask restarts a worker: a fit submitted meanwhile could land on the restarting
+        # worker and wait forever for the scattered dataset the restart threw away.
+        self._restarting = threading.Lock()
 
     # -- the cluster ------------------------------------------------------------------------
 
@@ -491,32 +496,41 @@ class DaskExecutor(Executor):
     # -- fits -------------------------------------------------------------------------------
 
     def _start(self, job: Job) -> None:
-        client = self.client()
-        environment = {name: value for name, value in os.environ.items() if name.startswith(_FORWARDED_ENV_PREFIXES)}
+        self.client()
+        with self._restarting:
+            pass  # let a restart that is under way finish first
         milliseconds = int(job.submitted_at * 1000)
         for index, request in enumerate(job.requests):
             with self._lock:
                 shared = self._fits.get(request.key)
                 if shared is None:
-                    # Unique per fit, so servers sharing one scheduler never mix up their progress or cancels.
-                    name = f"dllab-fit-{request.key}-{uuid.uuid4().hex[:8]}"
-                    future = client.submit(
-                        _remote_fit,
-                        request.config,
-                        self._scatter(client, request.dataset),
-                        f"{name}-progress",
-                        f"{name}-cancel",
-                        environment,
-                        key=name,
-                        priority=-(milliseconds * 64 + index),
-                        pure=False,
-                    )
-                    shared = _SharedFit(future, request)
+                    shared = _SharedFit(request, priority=-(milliseconds * 64 + index))
                     self._fits[request.key] = shared
                     self.fits_started[request.key] += 1
-                    client.subscribe_topic(f"{name}-progress", lambda event, key=request.key: self._on_progress(key, event))
-                    future.add_done_callback(lambda done, key=request.key: self._on_done(key, done))
+                    self._launch(shared)
                 shared.jobs.append(job)
+
+    def _launch(self, shared: _SharedFit) -> None:
+        """Send the fit to the cluster (again, when a queued fit's data went with a worker that stopped)."""
+        client = self.client()
+        request = shared.request
+        environment = {name: value for name, value in os.environ.items() if name.startswith(_FORWARDED_ENV_PREFIXES)}
+        # Unique per fit, so servers sharing one scheduler never mix up their progress or cancels.
+        name = f"dllab-fit-{request.key}-{uuid.uuid4().hex[:8]}"
+        shared.data = self._scatter(client, request.dataset)
+        shared.future = client.submit(
+            _remote_fit,
+            request.config,
+            shared.data,
+            f"{name}-progress",
+            f"{name}-cancel",
+            environment,
+            key=name,
+            priority=shared.priority,
+            pure=False,
+        )
+        client.subscribe_topic(f"{name}-progress", lambda event, key=request.key: self._on_progress(key, event))
+        shared.future.add_done_callback(lambda done, key=request.key, mine=shared.future: self._on_done(key, done, mine))
 
     def _scatter(self, client: Any, dataset: Dataset) -> Any:
         """The dataset on the cluster, sent once per dataset; extras stay here (pages' notes, not training data)."""
@@ -529,6 +543,25 @@ class DaskExecutor(Executor):
                 self._scattered.popitem(last=False)
         self._scattered.move_to_end(identity)
         return found
+
+    def _drive(self, job: Job, relay: Callable[[], None]) -> None:
+        """A waiting page double-checks its fits: one that finished unseen is handled, one whose data was lost is resent.
+
+        A fit queued behind others reads a scattered dataset; if the worker holding it stopped
+        (killed, or restarted for memory) the fit would wait forever for it, so it goes again.
+        """
+        with self._lock:
+            pending = [(request.key, self._fits.get(request.key)) for request in job.requests]
+        for key, shared in pending:
+            if shared is None:
+                continue
+            if shared.future.status in ("finished", "error", "cancelled", "lost"):
+                self._on_done(key, shared.future, shared.future)
+            elif shared.future.status == "pending" and shared.data is not None and shared.data.status != "finished":
+                with self._lock:
+                    stale = shared.future
+                    self._launch(shared)
+                stale.cancel()
 
     def _on_progress(self, key: str, event: Any) -> None:
         payload = dict(event[1]) if isinstance(event, tuple) else dict(event)
@@ -543,20 +576,23 @@ class DaskExecutor(Executor):
             job.progress[key] = progress
             job._notify()
 
-    def _on_done(self, key: str, future: Any) -> None:
+    def _on_done(self, key: str, future: Any, mine: Any) -> None:
         """In Dask's callback thread: hand the outcome (or error) to every job waiting for this fit."""
         with self._lock:
-            shared = self._fits.pop(key, None)
-        if shared is None:
-            return
+            shared = self._fits.get(key)
+            if shared is None or shared.future is not mine:
+                return  # a fit that was resent: its replacement reports instead
+            del self._fits[key]
         try:
             self._client.unsubscribe_topic(f"{future.key}-progress")
         except Exception:  # noqa: BLE001 - a closing client has no subscriptions left
             pass
         outcome, error = None, None
-        if future.cancelled():
-            error = None
-        else:
+        if future.status == "lost":
+            error = WorkerCrashed(
+                "The training process lost its data (a worker stopped); train again and it will be sent anew."
+            )
+        elif not future.cancelled():
             try:
                 outcome = future.result()
             except BaseException as failure:  # noqa: BLE001 - every failure reaches the page as an error
@@ -590,17 +626,22 @@ class DaskExecutor(Executor):
         with self._lock:
             idle = not self._fits
             due, self._due_restart = (self._due_restart, set()) if idle else (set(), self._due_restart)
-        for address in due:
-            self._baselines.pop(address, None)
-            self._scattered.clear()
-            self.restarts += 1
-            threading.Thread(target=self._restart_quietly, args=(address,), daemon=True).start()
+        if due:
+            self._restarting.acquire()  # before returning, so no later submission can slip in ahead of it
+            threading.Thread(target=self._restart_quietly, args=(sorted(due),), daemon=True).start()
 
-    def _restart_quietly(self, address: str) -> None:
+    def _restart_quietly(self, addresses: list[str]) -> None:
         try:
-            self._client.restart_workers([address], raise_for_error=False)
+            for address in addresses:
+                self._baselines.pop(address, None)
+            self._scattered.clear()
+            self.restarts += len(addresses)
+            self._client.restart_workers(addresses, raise_for_error=False)
         except Exception as error:  # noqa: BLE001 - a failed restart only costs memory, not the fit
-            _LOGGER.warning("could not restart training worker %s: %s", address, error)
+            if self._client is not None and self._client.status == "running":
+                _LOGGER.warning("could not restart training workers %s: %s", addresses, error)
+        finally:
+            self._restarting.release()
 
     def _cancel_fits(self, job: Job) -> None:
         from distributed import Event
