@@ -1,4 +1,4 @@
-"""Seed-003 LeNet vs the fast default on CIFAR-10, 60 s of training each, plus cache and loop overhead.
+"""The ELEC 576 LeNet vs the fast default on CIFAR-10, 60 s of training each, plus cache and loop overhead.
 
 Datasets: the ELEC 576 gray 28×28 folders (800 training images per class, all 1,000 test images)
 and the shared colour subset (5,438 training, 1,017 test images). Targets: on gray-28 the fast
@@ -25,13 +25,13 @@ OVERHEAD_SEEDS = (0, 1, 2, 3, 4)
 
 
 def _settings() -> dict:
-    from core.cifar_lab import PRESETS, LabSettings
+    from core.cifar import PRESETS, LabSettings
 
     # Epochs far beyond what fits: the 60 s budget ends every run, and the fast default's
     # one-cycle schedule follows elapsed time, so it still completes its cycle.
     lenet = LabSettings(architecture="cifar_lenet", epochs=500, time_budget_seconds=BUDGET_SECONDS, **PRESETS["cifar_lenet"])
     fast = LabSettings(architecture="cifar_fast", epochs=500, time_budget_seconds=BUDGET_SECONDS, **PRESETS["cifar_fast"])
-    return {"seed-003 LeNet": lenet, "fast default": fast}
+    return {"ELEC 576 LeNet": lenet, "fast default": fast}
 
 
 def _plain_fit_seconds(config, dataset) -> tuple[float, float]:
@@ -101,7 +101,7 @@ def run() -> list[dict]:
                     }
                 )
                 last = (config, dataset)
-            gap = accuracies["fast default"] - accuracies["seed-003 LeNet"]
+            gap = accuracies["fast default"] - accuracies["ELEC 576 LeNet"]
             rows.append({"data": data_label, "model": "fast − LeNet (points)", "test acc": round(100 * gap, 1)})
 
         config, dataset = last
@@ -145,4 +145,4 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    print_table(run(), title="CIFAR: seed-003 LeNet vs fast default, 60 s each")
+    print_table(run(), title="CIFAR: ELEC 576 LeNet vs fast default, 60 s each")

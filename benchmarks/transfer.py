@@ -1,7 +1,7 @@
-"""Transfer learning on the shared cats-vs-dogs subset: cached-feature epochs vs the seed's way, and the three modes' accuracy.
+"""Transfer learning on the shared cats-vs-dogs subset: cached-feature epochs vs a fit through the frozen base, and the three modes' accuracy.
 
 Speed: seconds per epoch of the head on cached bottleneck features against ``model.fit`` through
-the frozen VGG16 base every epoch (the seeds' way), at 64×64 and 128×128 in the same run.
+the frozen VGG16 base every epoch (as the homework write-ups did), at 64×64 and 128×128 in the same run.
 Accuracy: test accuracy of feature extraction, fine-tuning and from scratch on one split, with
 whatever base is available (the row says which), plus the offline digits 0–4 → 5–9 demo.
 
@@ -44,14 +44,14 @@ def run() -> list[dict]:
     for size in SPEED_SIZES:
         dataset = load_image_folder(folder, image_size=size, color="rgb", val_fraction=0.15, test_fraction=0.15, seed=0)
         cached = transfer.run_mode("feature_extraction", dataset, spec, epochs=5, batch_size=32)
-        seed_way = TrainConfig(
+        through_base_config = TrainConfig(
             "transfer_full",
             model_options=(("base", "vgg16"), ("weights_path", spec.weights_path), ("weights_digest", spec.weights_digest),
                            ("trainable", "none"), ("augment", ()), ("seed", 0)),
             epochs=2, batch_size=32, learning_rate=1e-3,
         )
         started = time.perf_counter()
-        through_base = train(seed_way, transfer.prepared_dataset(dataset, "vgg16"))
+        through_base = train(through_base_config, transfer.prepared_dataset(dataset, "vgg16"))
         fit_wall = time.perf_counter() - started
         rows.append(
             {

@@ -36,7 +36,7 @@ def normalize_min_max(array: np.ndarray) -> np.ndarray:
 
 
 def standardize_feature_map(feature_map: np.ndarray) -> np.ndarray:
-    """Seed 004's display normalisation: standardise, then ×64 + 128, clipped to 0–255.
+    """CS-577 Homework 4's display normalisation: standardise, then ×64 + 128, clipped to 0–255.
 
     Unlike min–max scaling this keeps one outlier from washing out the rest of the map.
     """
@@ -100,7 +100,7 @@ def feature_maps(model: Any, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 
 def feature_map_grid(feature_map: np.ndarray, *, columns: int = 8, limit: int | None = None) -> np.ndarray:
-    """All channels of one ``(h, w, channels)`` feature map, each standardised as in seed 004, tiled."""
+    """All channels of one ``(h, w, channels)`` feature map, each standardised as in CS-577 Homework 4, tiled."""
     channels = np.moveaxis(np.asarray(feature_map), -1, 0)
     if limit is not None:
         channels = channels[:limit]
@@ -113,7 +113,7 @@ def feature_map_grid(feature_map: np.ndarray, *, columns: int = 8, limit: int | 
 
 @dataclass(frozen=True)
 class LayerActivationStats:
-    """Seed 003's per-layer numbers: the mean, standard deviation and variance of a conv layer's outputs."""
+    """ELEC 576 Assignment 2's per-layer numbers: the mean, standard deviation and variance of a conv layer's outputs."""
 
     layer: str
     mean: float

@@ -60,7 +60,7 @@ CIFAR_PAGE = "app_pages/cifar_cnn.py"
 
 def baseline_settings():
     """The CIFAR page's smallest run: ten fallback images per class, one epoch."""
-    from core.cifar_lab import LabSettings
+    from core.cifar import LabSettings
 
     return LabSettings(per_class=10, epochs=1)
 

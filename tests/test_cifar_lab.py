@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.cifar_lab import (
+from core.cifar import (
+    ARCHITECTURES,
+    INITIALIZER_LABELS,
     LEARNING_RATES,
     PRESETS,
     SWEEPABLE,
@@ -13,6 +15,8 @@ from core.cifar_lab import (
     format_rate,
     format_value,
     is_lab_run,
+    plan_label,
+    reported_figures,
     run_label,
     runs_table,
     sweep,
@@ -20,12 +24,12 @@ from core.cifar_lab import (
 from core.training import RunResult
 
 
-def test_learning_rates_are_log_spaced_and_hold_the_seed_values() -> None:
+def test_learning_rates_are_log_spaced_and_hold_the_homework_values() -> None:
     assert LEARNING_RATES[0] == 1e-5 and LEARNING_RATES[-1] == 1e-1
     ratios = np.diff(np.log10(LEARNING_RATES))
     assert np.all(ratios > 0.4) and np.all(ratios < 0.6)
-    for seed_rate in (1e-3, 1e-4, 1e-5):
-        assert seed_rate in LEARNING_RATES
+    for homework_rate in (1e-3, 1e-4, 1e-5):
+        assert homework_rate in LEARNING_RATES
     assert all(preset["learning_rate"] in LEARNING_RATES for preset in PRESETS.values())
     assert [format_rate(rate) for rate in (1e-3, 3e-4, 0.1)] == ["1e-3", "3e-4", "1e-1"]
 
@@ -86,3 +90,28 @@ def test_runs_table_rows() -> None:
     assert row["best test accuracy"] == 0.55 and row["train s"] == 12.3
     assert "LeNet" in run_label(result) and "abcdef" in run_label(result)
     assert is_lab_run(result, "cifar10-gray28") and not is_lab_run(result, "cifar10")
+
+
+def test_sweep_plans_are_named_by_the_swept_value() -> None:
+    assert plan_label(LabSettings(), None) == "this run"
+    (plan,) = sweep(LabSettings(), "learning_rate", [1e-4])
+    assert plan_label(plan, "learning_rate") == "Learning rate = 1e-4"
+
+
+def test_write_ups_are_named_by_course_and_their_figures_come_from_the_homework_table() -> None:
+    from core.homework import reported_rows
+
+    text = " ".join([*ARCHITECTURES.values(), *INITIALIZER_LABELS.values()])
+    assert "ELEC 576 Assignment 2 (Rice)" in text and "CS-577 Homework 4" in text
+    assert "seed" not in text.lower()
+    figures = reported_figures()
+    assert figures[0]["reported test accuracy"] == 0.10  # the sigmoid LeNet that never learned
+    assert figures == [row for row in reported_rows("elec576_a2") + reported_rows("cs577_hw4") if "CIFAR" in row["data"]]
+
+
+def test_the_lab_imports_without_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, core.cifar; print(any(name.split('.')[0] in ('keras', 'tensorflow') for name in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"

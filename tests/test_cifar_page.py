@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from core import charts
-from core.cifar_lab import PRESETS, SWEEPABLE
+from core.cifar import PRESETS, SWEEPABLE
 from core.training import list_cached_runs
 from conftest import app_test
 
@@ -48,7 +48,7 @@ def test_renders_on_the_fallback_without_training() -> None:
 def test_every_control_reruns_cleanly() -> None:
     at = app_test(PAGE)
     at.selectbox(key="architecture").set_value("cifar_lenet").run()
-    # Choosing the LeNet loads seed 003's own settings.
+    # Choosing the LeNet loads ELEC 576 Assignment 2's own settings.
     for name, value in PRESETS["cifar_lenet"].items():
         assert at.session_state[name] == value, name
     at.selectbox(key="activation").set_value("sigmoid").run()
@@ -96,7 +96,7 @@ def test_a_tiny_run_fills_the_table_curves_and_inspection(monkeypatch) -> None:
     assert stats and stats[0]["layer"].tolist() == ["conv1", "conv2", "conv3"]
     assert at.button(key="train").disabled
     downloads = {button.key for button in at.get("download_button")}
-    assert {"download_runs", "download_model", "download_activation_stats", "download_seed_reported"} <= downloads
+    assert {"download_runs", "download_model", "download_activation_stats", "download_reported"} <= downloads
 
     at.number_input(key="test_index").set_value(5).run()
     at.selectbox(key="explain_class").set_value(3).run()

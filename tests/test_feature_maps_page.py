@@ -17,7 +17,7 @@ def _errors(at) -> list[str]:
     return [element.value for element in at.error]
 
 
-def test_renders_fallback_with_the_seed_model_table() -> None:
+def test_renders_fallback_with_the_homework_model_table() -> None:
     at = app_test(PAGE)
     assert not at.exception and not _errors(at)
     assert any("Offline fallback" in warning.value for warning in at.warning)

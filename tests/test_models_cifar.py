@@ -1,4 +1,4 @@
-"""The CIFAR builders: parameter counts against closed forms and the seeds' figures, options, safe reloading."""
+"""The CIFAR builders: parameter counts against closed forms and the homework's figures, options, safe reloading."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cifar_lab import ARCHITECTURES
+from core.cifar import ARCHITECTURES
 from core.datasets import load_dataset
 from core.models import build_model
 
@@ -26,7 +26,7 @@ def _non_trainable(model) -> int:
     return int(sum(np.prod(weight.shape) for weight in model.non_trainable_weights))
 
 
-def test_seed003_lenet_matches_the_tensorflow_tutorial_count() -> None:
+def test_elec576_lenet_matches_the_tensorflow_tutorial_count() -> None:
     # 28×28 → pool → 14×14 → pool → 7×7×64 = 3,136 inputs to FC 1024.
     gray = build_model("cifar_lenet", (28, 28, 1), 10)
     expected = _conv(5, 1, 32) + _conv(5, 32, 64) + _dense(7 * 7 * 64, 1024) + _dense(1024, 10)
@@ -38,7 +38,7 @@ def test_seed003_lenet_matches_the_tensorflow_tutorial_count() -> None:
     assert colour.get_layer("dropout").rate == 0.5
 
 
-def test_seed004_baseline_has_the_reported_size() -> None:
+def test_cs577_baseline_has_the_reported_size() -> None:
     model = build_model("cifar_baseline", (32, 32, 3), 10)
     assert model.count_params() == 1_442_954
     assert _non_trainable(model) == 256  # BatchNorm's moving mean and variance of 128 channels
@@ -94,12 +94,12 @@ def test_every_architecture_builds_predicts_and_reloads_safely(architecture: str
 
 
 def test_initializer_option_sets_the_weight_scale() -> None:
-    seeded = build_model("cifar_lenet", (28, 28, 1), 10, initializer="truncated_normal")
-    kernel = seeded.get_layer("fc1").kernel.numpy()
+    tutorial = build_model("cifar_lenet", (28, 28, 1), 10, initializer="truncated_normal")
+    kernel = tutorial.get_layer("fc1").kernel.numpy()
     # Truncated at 2σ: nothing beyond 0.2, and the spread of N(0, 0.1²) cut at ±2σ is 0.088σ·10.
     assert np.abs(kernel).max() <= 0.2 + 1e-6
     assert 0.083 < kernel.std() < 0.093
-    np.testing.assert_allclose(seeded.get_layer("fc1").bias.numpy(), 0.1)
+    np.testing.assert_allclose(tutorial.get_layer("fc1").bias.numpy(), 0.1)
     fan_in, fan_out = kernel.shape
     for name, expected in (("glorot_normal", np.sqrt(2 / (fan_in + fan_out))), ("he_normal", np.sqrt(2 / fan_in))):
         model = build_model("cifar_lenet", (28, 28, 1), 10, initializer=name)
@@ -126,3 +126,30 @@ def test_bad_options_raise_value_errors() -> None:
         build_model("cifar_fast", (32, 32, 3), 10, initializer="zeros")
     with pytest.raises(ValueError, match="dropout"):
         build_model("cifar_fast", (32, 32, 3), 10, dropout=1.0)
+
+
+@pytest.mark.parametrize("module", ["cifar", "transfer"])
+def test_builders_are_leaves(module: str) -> None:
+    """A builder module imports no training engine and no topic logic, at module level or inside functions."""
+    import ast
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "core" / "models" / f"{module}.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    forbidden = {"core.training", "core.fit_worker", "core.cifar", "core.transfer", "core.cifar_lab"}
+    assert not {name for name in imported if name in forbidden or name.startswith(("core.cifar.", "core.transfer."))}
+
+
+def test_the_homework_networks_are_built_from_their_one_definition() -> None:
+    from core.homework import NETWORKS
+
+    for architecture, key in (("cifar_lenet", "lenet"), ("cifar_baseline", "cifar_baseline")):
+        model = build_model(architecture, NETWORKS[key].input_shape, 10)
+        named = [layer["name"] for layer in NETWORKS[key].layers]
+        assert [layer.name for layer in model.layers if layer.name in named] == named
+    # The variants keep the baseline's first convolutions and its head, with the blocks in between.
+    inception = [layer.name for layer in build_model("cifar_inception", (32, 32, 3), 10).layers]
+    assert inception[1:3] == ["conv1", "conv2"] and inception[-4:] == ["batchnorm", "dropout", "flatten", "predictions"]
+    residual = build_model("cifar_residual", (32, 32, 3), 10)
+    assert residual.layers[1].name == "conv1" and residual.layers[-1].name == "predictions"
+    assert residual.name == "cs577_residual" and build_model("cifar_lenet", (28, 28, 1), 10).name == "elec576_lenet"

@@ -30,7 +30,7 @@ from conftest import (
 from core import settings
 from core.datasets import wav as audio
 from core.cache import DiskCache
-from core.cifar_lab import LabSettings
+from core.cifar import LabSettings
 from core.training import RunResult, load_model, train
 
 AUDIO = "app_pages/audio_models.py"

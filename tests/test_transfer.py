@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core import transfer
+from core.homework import VGG16_BASE, dense_head
 from core.calculator import analyze
 from core.datasets import Dataset
 from core.datasets.keras_source import keras_models_dir
@@ -192,15 +193,15 @@ def test_offline_digits_demo_transfers_and_states_the_result() -> None:
 def test_vgg16_calculator_layers_match_keras() -> None:
     import keras
 
-    report = analyze((64, 64, 3), transfer.vgg16_layers())
+    report = analyze((64, 64, 3), VGG16_BASE)
     model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(64, 64, 3))
     assert report.total_params == model.count_params() == 14_714_688
     assert report.output_shape == tuple(model.output_shape[1:]) == (2, 2, 512)
 
 
-def test_memory_guard_refuses_seed_004s_500px_case() -> None:
+def test_memory_guard_refuses_cs577_homework_4s_500px_case() -> None:
     estimate = transfer.estimate_memory("vgg16", (500, 500, 3), num_classes=2, batch_size=32, mode="from_scratch", images=600)
-    full = analyze((500, 500, 3), transfer.vgg16_layers() + transfer.head_layers(2), batch_size=32)
+    full = analyze((500, 500, 3), [*VGG16_BASE, *dense_head(2)], batch_size=32)
     assert estimate.parts["whole network training"] == full.training_bytes
     assert estimate.parts["image arrays (float32, ×2 for tf.data)"] == 2 * 600 * 500 * 500 * 3 * 4
     with pytest.raises(ValueError, match=r"500×500×3, batch 32, needs about .* GB of RAM but only 8\.0 GB"):
@@ -216,7 +217,7 @@ def test_memory_guard_refuses_seed_004s_500px_case() -> None:
     assert frozen.total_bytes < estimate.total_bytes
 
 
-def test_seed_004_cnn_has_4737473_params() -> None:
+def test_cats_dogs_cnn_has_4737473_params() -> None:
     from core.models import build_model
 
     model = build_model("cats_dogs_cnn", (200, 200, 1), 2)
@@ -233,3 +234,30 @@ def test_imagenet_top5_says_what_is_missing() -> None:
     assert transfer.PREFETCH_COMMAND in status.message
     with pytest.raises(ValueError, match="ImageNet top-5 needs"):
         transfer.imagenet_top5(np.zeros((8, 8, 3), np.uint8), status)
+
+
+def test_memory_guard_helpers_say_which_modes_fit_and_why() -> None:
+    from core.models.transfer import last_block
+
+    assert (last_block("vgg16"), last_block("small_cnn")) == ("block5", "block2")
+    assert transfer.base_input_shape("vgg16", (64, 64, 1)) == (64, 64, 3)
+    assert transfer.base_input_shape("small_cnn", (8, 8, 1)) == (8, 8, 1)
+    estimates = {
+        mode: transfer.estimate_memory("vgg16", (500, 500, 3), num_classes=2, batch_size=32, mode=mode, images=600)
+        for mode in transfer.MODES
+    }
+    # Fine-tuning freezes everything before block5: the calculator's count of those 14 layers.
+    frozen = analyze((500, 500, 3), VGG16_BASE[:14], batch_size=32)
+    assert estimates["fine_tune"].parts["frozen blocks, forward only"] == frozen.weight_bytes + 32 * (
+        frozen.inference_peak_bytes - frozen.weight_bytes
+    )
+    refused = transfer.refusals(estimates, 10_000_000_000)  # frozen base and fine-tuning ≈ 8.5 GB, from scratch ≈ 14 GB
+    assert set(refused) == {"from_scratch"} and "10.0 GB" in refused["from_scratch"]
+    assert transfer.refusals(estimates, None) == {}
+    rows = transfer.estimate_table(estimates)
+    assert [row["mode"] for row in rows] == [transfer.MODE_LABELS[mode] for mode in transfer.MODES]
+    assert all(row["total"].endswith("GB") for row in rows)
+    summary, here = transfer.homework_case_summary(10_000_000_000)
+    assert summary.startswith("**CS-577 Homework 4's case** – VGG16 at 500×500, batch 32, 600 images")
+    assert here == "With 10.0 GB available here, the guard would refuse: from scratch (random weights)."
+    assert transfer.homework_case_summary(None)[1] is None

@@ -98,6 +98,16 @@ def _cached_zip_dataset(
     )
 
 
+def skipped_files_notice(dataset: Dataset) -> None:
+    """Say which images could not be read and how many files were not images, when there were any."""
+    corrupt = dataset.extras.get("corrupt")
+    if corrupt:
+        with st.expander(f"{len(corrupt)} unreadable images skipped"):
+            st.markdown("\n".join(f"- {message}" for message in corrupt))
+    if dataset.extras.get("non_image_files"):
+        st.caption(f"{dataset.extras['non_image_files']} files that are not images were skipped.")
+
+
 def folder_choice(key: str, label: str, *, default: str | None = None) -> str | None:
     """A selectbox of the data directory's subfolders (kept in the URL by name); ``None`` when there are none.
 

@@ -1,0 +1,146 @@
+"""VGG16's ImageNet weights: where they are found (the user's file, the Keras cache, a download), uploads, checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import settings
+from core.datasets.keras_source import keras_models_dir, network_available
+from core.errors import user_message
+
+NOTOP_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+FULL_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+WEIGHTS_ENV = "DLLAB_VGG16_WEIGHTS"
+PREFETCH_COMMAND = "python -m core.prefetch"
+_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + NOTOP_WEIGHTS_FILE
+_NOTOP_MD5 = "6d6bbae143d832006294945121d1f1fc"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """Whether VGG16's ImageNet weights were found, where, and what to do when they were not."""
+
+    available: bool
+    path: Path | None
+    origin: str  # "your file", "Keras cache", "download" or "missing"
+    digest: str | None
+    message: str
+
+
+def keras_cache_weights_path() -> Path:
+    """Where Keras keeps (and looks for) the VGG16 no-top weights."""
+    return keras_models_dir() / NOTOP_WEIGHTS_FILE
+
+
+def file_digest(path: Path | str) -> str:
+    """SHA-256 of a file's content (first 20 hex digits), memoised by path, size and modification time."""
+    path = Path(path)
+    info = path.stat()
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+    if key not in _digests:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+        _digests[key] = digest.hexdigest()[:20]
+    return _digests[key]
+
+
+_digests: dict[tuple[str, int, int], str] = {}
+
+
+def resolve_vgg16_weights(user_path: Path | str | None = None, *, allow_download: bool = True) -> WeightsStatus:
+    """Find VGG16's no-top weights: the user's file (argument or ``DLLAB_VGG16_WEIGHTS``), the Keras cache, a download.
+
+    Never raises for missing weights; the returned status says how to get them.
+    """
+    candidates: list[tuple[Path, str]] = []
+    chosen = user_path or os.environ.get(WEIGHTS_ENV, "").strip() or None
+    if chosen:
+        candidates.append((Path(chosen).expanduser(), "your file"))
+    candidates.append((keras_cache_weights_path(), "Keras cache"))
+    problems = []
+    for path, origin in candidates:
+        if not path.is_file():
+            if origin == "your file":
+                problems.append(f"the weights file {path} does not exist")
+            continue
+        if not _looks_like_hdf5(path):
+            problems.append(f"{path} is not an HDF5 weights file")
+            continue
+        return WeightsStatus(True, path, origin, file_digest(path), f"VGG16 ImageNet weights from the {origin}: {path}")
+    if allow_download and network_available():
+        try:
+            import keras
+
+            downloaded = Path(
+                keras.utils.get_file(NOTOP_WEIGHTS_FILE, _NOTOP_URL, cache_subdir="models", file_hash=_NOTOP_MD5)
+            )
+            return WeightsStatus(True, downloaded, "download", file_digest(downloaded), f"VGG16 ImageNet weights downloaded to {downloaded}")
+        except Exception as error:  # noqa: BLE001 - any network failure means "not available", reported below
+            problems.append(f"the download failed ({error})")
+    advice = (
+        f"VGG16's ImageNet weights are not on this machine and cannot be downloaded. To use them, run "
+        f"`{PREFETCH_COMMAND}` once while online, or copy `{NOTOP_WEIGHTS_FILE}` (58 MB) into "
+        f"`{keras_models_dir()}`, or upload it below, or set `{WEIGHTS_ENV}` to its path."
+    )
+    if problems:
+        advice += " (" + "; ".join(problems) + ".)"
+    return WeightsStatus(False, None, "missing", None, advice)
+
+
+def _looks_like_hdf5(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == _HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
+def store_uploaded_weights(data: bytes, *, name: str = "weights.h5") -> Path:
+    """Check an uploaded VGG16 no-top weights file really fits VGG16, and keep it in the cache folder.
+
+    Raises ``ValueError`` naming the upload (never the server's temporary file) when it is not
+    HDF5 or its weights do not fit.
+    """
+    if not bytes(data[:8]) == _HDF5_SIGNATURE:
+        raise ValueError(f"{name} is not an HDF5 file; upload Keras' {NOTOP_WEIGHTS_FILE}")
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    folder = settings.cache_dir() / "weights"
+    target = folder / f"vgg16-notop-{digest}.h5"
+    if not target.is_file():
+        # Sessions share one process, so the temporary name must be unique per upload, not per pid.
+        partial = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise ValueError(f"{name} could not be kept on the server: {user_message(error)}") from None
+        try:
+            check_vgg16_weights(partial, name=name)
+        except ValueError:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, target)
+    return target
+
+
+def check_vgg16_weights(path: Path | str, *, name: str | None = None) -> None:
+    """Load the file into a VGG16 no-top base (at 32×32, which is cheap); ``ValueError`` if it does not fit."""
+    from core.models.transfer import load_base_weights, vgg16_base
+
+    shown = name or Path(path).name
+    try:
+        load_base_weights(vgg16_base((32, 32, 3)), path)
+    except Exception:  # noqa: BLE001 - h5py and Keras raise many kinds for a file that is not these weights
+        raise ValueError(
+            f"{shown} is not VGG16's no-top ImageNet weights: its contents do not fit VGG16's convolutional base. "
+            f"Upload Keras' {NOTOP_WEIGHTS_FILE} (58 MB), as `{PREFETCH_COMMAND}` downloads it."
+        ) from None

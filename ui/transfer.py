@@ -1,0 +1,223 @@
+"""The transfer-learning page's Streamlit sections: the VGG16 weights, the memory guard, training, results, predictions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts, settings, transfer
+from core.datasets import Dataset
+from core.datasets.images import decode_resized
+from core.training import RunResult
+from core.uploads import UploadError
+from ui.export import download_csv_button, download_model_button
+from ui.widgets import progress_reporter, show_failure, show_value_error
+
+PHOTO_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=4)
+def weights_status(user_path: str | None, cache_file: str) -> transfer.WeightsStatus:
+    """Resolve the VGG16 weights; cached because the network probe can take a second offline.
+
+    ``cache_file`` (the Keras cache location) is part of the key, so a new ``KERAS_HOME`` is looked at afresh.
+    """
+    return transfer.resolve_vgg16_weights(user_path)
+
+
+def weights_section(offline_choice: str) -> transfer.BaseSpec:
+    """The VGG16 weights: an upload box, where they were found or how to get them; the base they make."""
+    st.subheader("The pretrained base: VGG16")
+    uploaded = st.file_uploader(f"VGG16 no-top weights file ({transfer.NOTOP_WEIGHTS_FILE})", type=["h5"], key="tl_weights")
+    if uploaded is not None:
+        try:
+            with st.spinner("Checking the weights fit VGG16…"):
+                stored = transfer.store_uploaded_weights(uploaded.getvalue(), name=uploaded.name)
+            st.session_state["tl_weights_path"] = str(stored)
+        except ValueError as error:
+            show_value_error(error)
+    status = weights_status(st.session_state.get("tl_weights_path"), str(transfer.keras_cache_weights_path()))
+    if status.available:
+        st.success(status.message, icon=":material/check_circle:")
+    else:
+        st.warning(
+            status.message + " Until then the VGG16 base starts from random weights (stated in every result), "
+            f"and the **{offline_choice}** data choice shows real transfer with the in-app source model.",
+            icon=":material/cloud_off:",
+        )
+    return transfer.vgg16_spec(status)
+
+
+def memory_section(dataset: Dataset, kind: str, modes: list[str], *, batch_size: int, augment: bool) -> list[str]:
+    """The calculator's memory estimate for each mode against the RAM available now; returns the modes that fit."""
+    available = settings.available_memory_bytes()
+    images = len(dataset.x_train) + len(dataset.x_test) + (len(dataset.x_val) if dataset.has_validation else 0)
+    estimates = {
+        mode: transfer.estimate_memory(
+            kind, transfer.base_input_shape(kind, dataset.input_shape), num_classes=dataset.num_classes,
+            batch_size=batch_size, mode=mode, augment=augment, images=images,
+        )
+        for mode in modes
+    }
+    refused = transfer.refusals(estimates, available)
+    with st.expander("Memory estimate (from the CNN calculator)", expanded=bool(refused)):
+        memory_table = pd.DataFrame(transfer.estimate_table(estimates))
+        st.dataframe(memory_table, hide_index=True)
+        if len(memory_table):
+            download_csv_button(memory_table, "transfer_memory_estimate.csv", key="tl_download_memory")
+        st.caption(f"RAM available now: {settings.format_bytes(available) if available else 'unknown'}.")
+        summary, verdict_here = transfer.homework_case_summary(available)
+        st.markdown(summary)
+        if verdict_here:
+            st.caption(verdict_here)
+    for message in refused.values():
+        st.error(message, icon=":material/memory:")
+    return [mode for mode in modes if mode not in refused]
+
+
+def train_section(
+    dataset: Dataset, spec: transfer.BaseSpec | None, modes: list[str], *, source_task: Dataset | None, **options: Any
+) -> tuple[list[transfer.ModeResult], RunResult | None, transfer.BaseSpec | None]:
+    """The Train button, then each mode's run (trained on a click, else from the cache).
+
+    With the offline demo's ``source_task``, the source CNN comes first and its convolutions are
+    the base. Returns the results, that source run (or ``None``) and the base used.
+    """
+    clicked = st.button("Train", type="primary", key="tl_train", disabled=not modes)
+    results: list[transfer.ModeResult] = []
+    source_run = None
+    try:
+        if source_task is not None:
+            if clicked:
+                report, done = progress_reporter("Training the source CNN on digits 0–4…")
+                source_run = transfer.train_source(source_task, on_progress=report)
+                done()
+            else:
+                from core.training import cached_result
+
+                source_run = cached_result(transfer.source_config(), source_task)
+            if source_run is not None:
+                spec = transfer.source_spec(source_run)
+        if spec is not None:
+            st.caption(f"Base: {spec.description}.")
+            for mode in modes:
+                if clicked:
+                    report, done = progress_reporter(f"{transfer.MODE_LABELS[mode]}…")
+                    results.append(transfer.run_mode(mode, dataset, spec, on_progress=report, **options))
+                    done()
+                else:
+                    found = transfer.cached_mode(mode, dataset, spec, **options)
+                    if found is not None:
+                        results.append(found)
+    except ValueError as error:
+        show_value_error(error)
+    except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
+        show_failure("Training for transfer learning", error)
+    return results, source_run, spec
+
+
+def results_section(
+    results: list[transfer.ModeResult], source_run: RunResult | None, dataset: Dataset, spec: transfer.BaseSpec | None,
+    *, epochs: int, batch_size: int,
+) -> None:
+    """The comparison table, a download per trained model, the price of augmentation, and the learning curves."""
+    comparison = pd.DataFrame(transfer.comparison_rows(results))
+    st.dataframe(comparison, hide_index=True)
+    download_csv_button(comparison, "transfer_learning_results.csv", key="tl_download_results")
+    model_downloads = st.columns(len(results) + (source_run is not None))
+    for column, mode_result in zip(model_downloads, results):
+        with column:
+            head_only = mode_result.cached_features
+            download_model_button(
+                mode_result.run,
+                key=f"tl_download_{mode_result.mode}",
+                label=f"{mode_result.label.split(' (')[0]}{': the dense head only' if head_only else ''} (.keras)",
+                help="Trained on the frozen base's cached features, so it takes the base's outputs, not images."
+                if head_only else "The whole network: base and head.",
+            )
+    if source_run is not None:
+        with model_downloads[-1]:
+            download_model_button(source_run, key="tl_download_source", label="Source CNN, digits 0–4 (.keras)")
+    augmented = next((r for r in results if r.mode == "feature_extraction" and not r.cached_features), None)
+    if augmented is not None and spec is not None:
+        _augmentation_cost(augmented, transfer.cached_mode("feature_extraction", dataset, spec, epochs=epochs, batch_size=batch_size))
+    frame = charts.history_frame({result.label: result.run.history for result in results})
+    frame["split"] = frame["split"].replace({"test": "validation" if dataset.has_validation else "test"})
+    left, right = st.columns(2)
+    left.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
+    right.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
+
+
+def _augmentation_cost(augmented: transfer.ModeResult, plain: transfer.ModeResult | None) -> None:
+    slow = augmented.run.seconds_per_epoch
+    if plain is None:
+        st.caption(
+            f"Feature extraction with augmentation took {slow:.2f} s per epoch, running the frozen base every epoch. "
+            "Turn augmentation off and train to see the cached-feature epoch time beside it."
+        )
+        return
+    fast = plain.run.seconds_per_epoch
+    st.markdown(
+        f"The cost of augmentation in feature extraction: **{slow:.2f} s per epoch** through the frozen base, "
+        f"against **{fast:.3f} s** per epoch on cached features ({slow / max(fast, 1e-9):.0f}× slower)."
+    )
+
+
+def inspect_section(results: list[transfer.ModeResult], dataset: Dataset) -> transfer.ModeResult:
+    """One mode's confusion matrix and misclassified test images; returns the mode chosen."""
+    chosen = st.selectbox("Inspect mode", [r.mode for r in results], format_func=transfer.MODE_LABELS.get, key="tl_inspect")
+    result = next(r for r in results if r.mode == chosen)
+    predicted = result.run.predicted_labels
+    left, right = st.columns(2)
+    left.altair_chart(
+        charts.confusion_chart(charts.confusion_frame(dataset.y_test, predicted, dataset.class_names), dataset.class_names),
+        width="content",
+    )
+    wrong = np.flatnonzero(predicted != dataset.y_test)
+    with right:
+        st.markdown(f"**Misclassified test images** ({len(wrong)} of {len(dataset.y_test)})")
+        if len(wrong):
+            shown = wrong[:24]
+            st.image(
+                [dataset.x_test[i].squeeze() for i in shown],
+                caption=[f"{dataset.class_names[dataset.y_test[i]]} → {dataset.class_names[predicted[i]]}" for i in shown],
+                width=72 if dataset.input_shape[0] < 72 else 96,
+            )
+    return result
+
+
+def predict_section(result: transfer.ModeResult, dataset: Dataset, spec: transfer.BaseSpec) -> None:
+    """A photo of the student's own through the chosen mode's model, and through the full VGG16 when it is here."""
+    st.subheader("Predict an image of your own")
+    photo = st.file_uploader("An image", type=PHOTO_TYPES, key="tl_predict")
+    if photo is None:
+        return
+    try:
+        color = "grayscale" if dataset.input_shape[-1] == 1 else "rgb"
+        image = decode_resized(photo.getvalue(), name=photo.name, image_size=dataset.input_shape[0], color=color)
+        from core.training import load_model
+
+        model = load_model(result.run)
+        predict = transfer.head_probabilities if result.cached_features else transfer.predict_probabilities
+        probabilities = predict(model, image[np.newaxis], spec)[0]
+        left, right = st.columns([1, 3])
+        left.image(image.squeeze(), caption=f"as the model sees it ({dataset.input_shape[0]}²)", width=128)
+        right.altair_chart(
+            charts.probability_bars(charts.probability_frame(dataset.class_names, probabilities), title=f"{result.label}"),
+            width="stretch",
+        )
+        imagenet = transfer.imagenet_status()
+        if imagenet.available:
+            full = decode_resized(photo.getvalue(), name=photo.name, image_size=224, color="rgb")
+            top5 = transfer.imagenet_top5(full, imagenet)
+            st.altair_chart(
+                charts.probability_bars(pd.DataFrame(top5, columns=["class", "probability"]), title="ImageNet top-5 (full VGG16)"),
+                width="stretch",
+            )
+        else:
+            st.caption(imagenet.message)
+    except (UploadError, ValueError) as error:
+        show_value_error(error)
