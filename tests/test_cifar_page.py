@@ -107,12 +107,12 @@ def test_a_tiny_run_fills_the_table_curves_and_inspection(monkeypatch) -> None:
     assert any("broken.png" in error.value for error in at.error)
 
     # A new session with the same settings shows the cached run at once and never retrains.
-    import core.training
+    import core.training.executor
 
     def refuse(*args, **kwargs):
         raise AssertionError("a cached configuration was trained again")
 
-    monkeypatch.setattr(core.training, "_fit", refuse)
+    monkeypatch.setattr(core.training.executor.Executor, "submit", refuse)
     again = _tiny(app_test(PAGE, timeout=120), per_class=20)
     assert not again.exception and not again.error
     assert again.button(key="train").disabled

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, fit_worker, settings
+from core import charts, settings
+from core.training import prestart
 from core.cifar import (
     CS577,
     ELEC576,
@@ -59,7 +60,7 @@ def train_section(planned: list[LabSettings], sweep_control: str | None) -> list
         st.stop()
     pending = [index for index, result in enumerate(current) if result is None]
     if pending:
-        fit_worker.prestart()  # load TensorFlow in the training process before the click, not after
+        prestart()  # start the training workers (and their TensorFlow) before the click, not after
 
     clicked = st.button(
         ("Train" if len(pending) == 1 else f"Train {len(pending)} runs") if pending else "Trained: results below",

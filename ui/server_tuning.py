@@ -8,10 +8,10 @@ for the "script finished" message:
   (``script_runner._clean_problem_modules``), which is another full collection: together
   ~0.3 s per run here once TensorFlow and a few models are loaded. It is also a race on a
   shared server, since it resets Keras's global state under another session that may be
-  building a model at that moment. DL Lab fits in a worker process (:mod:`core.fit_worker`);
+  building a model at that moment. DL Lab fits on Dask workers (:mod:`core.training.executor`);
   what the server itself builds with Keras (loaded models in a bounded cache, the "Verify with
   Keras" checks, the transfer page's feature pass) needs no reset between script runs, and a
-  fit kept in the server (``DLLAB_FIT_WORKER=0``) clears the session itself before it starts.
+  fit kept in the server (``DLLAB_WORKERS=0``) clears the session itself before it starts.
   :func:`keep_keras_session` turns the hook off and leaves matplotlib's part of it.
 """
 

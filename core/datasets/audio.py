@@ -23,9 +23,13 @@ import numpy as np
 from core import settings
 from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
-from core.datasets import Dataset, DatasetError, register_loader
+from core.datasets.base import Dataset, DatasetError, register_loader
 from core.datasets.keras_source import keras_datasets_dir, keras_home, network_available
-from core.datasets.synthetic_sounds import SYNTHETIC_CLASSES, SYNTHETIC_SOURCE, synthetic_sounds
+from core.datasets.synthetic_sounds import (
+    SYNTHETIC_CLASSES,
+    SYNTHETIC_SOURCE,
+    synthetic_sounds,
+)
 from core.datasets.wav import decode_files, decode_work, wav_files
 from core.homework import HOMEWORK
 

@@ -20,7 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from core.datasets import Dataset, DatasetError, register_loader, subsample_per_class
+from core.datasets.base import (
+    Dataset,
+    DatasetError,
+    register_loader,
+    subsample_per_class,
+)
 from core.datasets.digits import digits_arrays
 from core.datasets.keras_source import keras_datasets_dir, network_available
 

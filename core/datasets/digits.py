@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets import Dataset, register_loader
+from core.datasets.base import Dataset, register_loader
 
 DIGITS_SOURCE = (
     "Offline fallback: scikit-learn's built-in 8×8 handwritten digits (1,797 images), "

@@ -29,7 +29,13 @@ import numpy as np
 from core import budget, settings
 from core.budget import WorkEstimate
 from core.cache import DiskCache, cached_arrays, stable_hash
-from core.datasets import Dataset, DatasetError, check_split_fractions, register_loader, stratified_split
+from core.datasets.base import (
+    Dataset,
+    DatasetError,
+    check_split_fractions,
+    register_loader,
+    stratified_split,
+)
 from core.uploads import (
     IMAGE_SUFFIXES,
     MAX_ZIP_BYTES,
