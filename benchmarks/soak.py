@@ -73,8 +73,7 @@ def page_soak(runs: int = 50, *, train_size: int = 100) -> dict[str, list[float]
 def _sampled(runs: int, one_run: Callable[[int], None]) -> dict[str, list[float]]:
     """Call ``one_run(0 … runs-1)`` and sample resident MB after each: server, workers and total.
 
-    A worker Dask is restarting (for memory) may be missing for a moment; that sample then counts
-    the workers that are up, so the total can dip, never overstate.
+    A worker Dask is restarting for memory is waited for, so each sample counts every worker.
     """
     from core.settings import resident_megabytes
     from core.training import current_executor
@@ -83,6 +82,8 @@ def _sampled(runs: int, one_run: Callable[[int], None]) -> dict[str, list[float]
     for index in range(runs):
         one_run(index)
         running = current_executor()
+        if hasattr(running, "settle"):
+            running.settle()
         server = resident_megabytes() or 0.0
         workers = running.workers_megabytes() if hasattr(running, "workers_megabytes") else 0.0
         samples["server"].append(server)

@@ -660,6 +660,11 @@ class DaskExecutor(Executor):
         """Each worker's process id (for tests and the soak benchmark)."""
         return self.client().run(os.getpid)
 
+    def settle(self) -> None:
+        """Wait for a worker restart under way to finish (benchmarks sample memory between fits)."""
+        with self._restarting:
+            pass
+
     def workers_megabytes(self) -> float:
         """The workers' resident memory together, in MB (0 before the cluster starts)."""
         if self._client is None:
