@@ -7,52 +7,47 @@ each item, whether it was present (and where), fetched, or failed (and why). Off
 ``DLLAB_OFFLINE=1``, it downloads nothing and says what is missing and exactly where to put each
 file by hand. ``--check`` reports without downloading.
 
-The presence checks are pure functions of two folders (the Keras home and the data directory),
-so they are tested without any network. They look where the loaders look: a file that passes
-here is one the pages will find.
+The presence checks are the loaders' own ``locate_*`` functions, called with the Keras home and
+the data directory, so they are tested without any network and can never drift from the pages:
+a file reported present here is the file the pages read.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import settings
+from core.datasets import audio, cifar, mnist
+from core.datasets.base import Location
 from core.datasets.keras_source import OFFLINE_ENV, keras_home, network_available
+from core.transfer import weights
 
 PRESENT, FETCHED, FAILED, MISSING, OPTIONAL = "present", "fetched", "failed", "missing", "not needed"
 
-MNIST_FILE = "mnist.npz"
-CIFAR_FOLDER = "cifar-10-batches-py"
-CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
-GRAY_CIFAR_FOLDER = "elec576-cifar10-gray/CIFAR10"
-VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-VGG16_FULL_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
-FSDD_FOLDER = "fsdd/recordings"
-# The published files are 58.9 MB and 553 MB; anything much smaller is an interrupted copy.
-VGG16_NOTOP_MIN_BYTES = 55_000_000
-VGG16_FULL_MIN_BYTES = 500_000_000
-VGG16_WEIGHTS_ENV = "DLLAB_VGG16_WEIGHTS"  # the transfer page's own setting for a no-top weights file
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# The loaders' names, kept here for the instructions below and for older callers.
+MNIST_FILE = mnist.NPZ_FILE
+CIFAR_FOLDER = cifar.BATCHES_FOLDER
+CIFAR_TRAIN_BATCHES = cifar.TRAIN_BATCHES
+GRAY_CIFAR_FOLDER = cifar.GRAY_FOLDERS[0]
+VGG16_NOTOP_FILE = weights.NOTOP_WEIGHTS_FILE
+VGG16_FULL_FILE = weights.FULL_WEIGHTS_FILE
+FSDD_FOLDER = audio.FSDD_FOLDER
+VGG16_NOTOP_MIN_BYTES = weights.NOTOP_MIN_BYTES
+VGG16_FULL_MIN_BYTES = weights.FULL_MIN_BYTES
+VGG16_WEIGHTS_ENV = weights.WEIGHTS_ENV  # the transfer page's own setting for a no-top weights file
+HDF5_SIGNATURE = weights.HDF5_SIGNATURE
 
 MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 CIFAR_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-VGG16_ORIGIN_FOLDER = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-FSDD_ORIGIN = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
+VGG16_ORIGIN_FOLDER = weights.WEIGHTS_ORIGIN_FOLDER
+FSDD_ORIGIN = audio.FSDD_ORIGIN
 
-
-@dataclass(frozen=True)
-class Found:
-    """Where an item was found, or why what is there cannot be used."""
-
-    path: Path | None
-    where: str = ""
-    problem: str = ""
-
+# Where an item was found, or why what is there cannot be used: exactly what the loader's locate function says.
+Found = Location
 
 Finder = Callable[[Path, "Path | None"], Found]
 
@@ -87,107 +82,37 @@ class ItemStatus:
 
 
 # ---------------------------------------------------------------------------------------------
-# Presence checks: pure functions of (Keras home, data directory)
+# Presence checks: the loaders' locate functions, given (Keras home, data directory)
 
 
 def find_mnist(keras_root: Path, data_dir: Path | None) -> Found:
-    """``mnist.npz`` or the four IDX files in the data directory, else ``datasets/mnist.npz`` in the Keras cache."""
-    if data_dir is not None:
-        if _nonempty_file(data_dir / MNIST_FILE):
-            return Found(data_dir / MNIST_FILE, "data directory")
-        for folder in (data_dir, data_dir / "mnist", data_dir / "MNIST" / "raw"):
-            stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-            if all(any(_nonempty_file(folder / name) for name in _idx_names(stem)) for stem in stems):
-                return Found(folder, "data directory")
-    cached = keras_root / "datasets" / MNIST_FILE
-    return Found(cached, "Keras cache") if _nonempty_file(cached) else Found(None)
+    """MNIST where the MNIST loader reads it (:func:`core.datasets.mnist.locate_mnist`)."""
+    return mnist.locate_mnist(data_dir, keras_root / "datasets")
 
 
 def find_cifar10(keras_root: Path, data_dir: Path | None) -> Found:
-    """The official ``cifar-10-batches-py/`` folder (``test_batch`` plus training batches) anywhere the loader looks."""
-    candidates: list[tuple[Path, str]] = []
-    if data_dir is not None:
-        candidates += [(data_dir / CIFAR_FOLDER, "data directory")]
-    datasets = keras_root / "datasets"
-    # Keras 3 extracts into "cifar-10-batches-py-target/"; Keras 2 extracted beside the archive.
-    candidates += [(datasets / f"{CIFAR_FOLDER}-target" / CIFAR_FOLDER, "Keras cache"), (datasets / CIFAR_FOLDER, "Keras cache")]
-    for folder, where in candidates:
-        if folder.is_dir():
-            missing = [name for name in ("test_batch", *CIFAR_TRAIN_BATCHES) if not _nonempty_file(folder / name)]
-            if "test_batch" not in missing and len(missing) < len(CIFAR_TRAIN_BATCHES):
-                partial = f"only {5 - len(missing)} of 5 training batches" if missing else ""
-                return Found(folder, where, partial)
-    return Found(None)
+    """Colour CIFAR-10 where the CIFAR loader reads it (:func:`core.datasets.cifar.locate_cifar10`)."""
+    return cifar.locate_cifar10(data_dir, keras_root / "datasets")
 
 
 def find_gray_cifar(keras_root: Path, data_dir: Path | None) -> Found:
-    """The ELEC 576 28×28 gray CIFAR-10 folders ``CIFAR10/{Train,Test}/<class>/`` in the data directory."""
-    if data_dir is not None:
-        for relative in (GRAY_CIFAR_FOLDER, "CIFAR10"):
-            folder = data_dir / relative
-            if (folder / "Train").is_dir() and (folder / "Test").is_dir():
-                return Found(folder, "data directory")
-    return Found(None)
+    """The ELEC 576 gray CIFAR-10 folders where the gray loader reads them (:func:`core.datasets.cifar.locate_gray_cifar`)."""
+    return cifar.locate_gray_cifar(data_dir)
 
 
 def find_vgg16_notop(keras_root: Path, data_dir: Path | None) -> Found:
-    """VGG16's ImageNet weights without the classifier: the file ``DLLAB_VGG16_WEIGHTS`` names, else the Keras cache."""
-    chosen = os.environ.get(VGG16_WEIGHTS_ENV, "").strip()
-    if chosen:
-        found = _weights_file(Path(chosen).expanduser(), VGG16_NOTOP_MIN_BYTES, VGG16_WEIGHTS_ENV)
-        if found.path is not None:
-            return found
-    return _weights_file(keras_root / "models" / VGG16_NOTOP_FILE, VGG16_NOTOP_MIN_BYTES)
+    """VGG16's no-top ImageNet weights where the transfer page loads them (:func:`core.transfer.weights.locate_vgg16_weights`)."""
+    return weights.locate_vgg16_weights(keras_root / "models")
 
 
 def find_vgg16_full(keras_root: Path, data_dir: Path | None) -> Found:
-    """VGG16's full ImageNet weights (with the 1,000-class top), in ``models/`` of the Keras cache."""
-    return _weights_file(keras_root / "models" / VGG16_FULL_FILE, VGG16_FULL_MIN_BYTES)
+    """VGG16's full ImageNet weights where the ImageNet demo loads them (:func:`core.transfer.weights.locate_vgg16_weights`)."""
+    return weights.locate_vgg16_weights(keras_root / "models", include_top=True)
 
 
 def find_fsdd(keras_root: Path, data_dir: Path | None) -> Found:
-    """FSDD's ``recordings/`` folder of ``{digit}_{speaker}_{index}.wav`` files: data directory, then Keras cache."""
-    if data_dir is not None:
-        for folder in (data_dir / FSDD_FOLDER, *sorted(data_dir.glob("free-spoken-digit-dataset*/recordings"))):
-            if _has_wavs(folder):
-                return Found(folder, "data directory")
-    datasets = keras_root / "datasets"
-    # keras.utils.get_file(..., extract=True) unpacks "fsdd.tar.gz" into "fsdd_extracted/<repo>-<tag>/".
-    for pattern in ("fsdd_extracted/*/recordings", "fsdd_extracted/recordings", "fsdd/recordings", "free-spoken-digit-dataset*/recordings"):
-        for folder in sorted(datasets.glob(pattern)):
-            if _has_wavs(folder):
-                return Found(folder, "Keras cache")
-    return Found(None)
-
-
-def _idx_names(stem: str) -> tuple[str, ...]:
-    dotted = stem.replace("-idx", ".idx")  # the spelling some mirrors use: train-images.idx3-ubyte
-    return (stem, f"{stem}.gz", dotted, f"{dotted}.gz")
-
-
-def _nonempty_file(path: Path) -> bool:
-    return path.is_file() and path.stat().st_size > 0
-
-
-def _has_wavs(folder: Path) -> bool:
-    return folder.is_dir() and any(folder.glob("*.wav"))
-
-
-def _weights_file(path: Path, min_bytes: int, where: str = "Keras cache") -> Found:
-    if not path.is_file():
-        return Found(None)
-    with open(path, "rb") as handle:
-        if handle.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
-            return Found(None, where, f"{path} is not an HDF5 weights file; delete it and fetch again")
-    size = path.stat().st_size
-    if size < min_bytes:
-        return Found(
-            None,
-            where,
-            f"{path} is only {settings.format_bytes(size)} (the real file is over {settings.format_bytes(min_bytes)}): "
-            "an interrupted copy; delete it and fetch again",
-        )
-    return Found(path, where)
+    """FSDD's recordings where the audio loader reads them (:func:`core.datasets.audio.locate_fsdd`)."""
+    return audio.locate_fsdd(data_dir, keras_root / "datasets")
 
 
 # ---------------------------------------------------------------------------------------------

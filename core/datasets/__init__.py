@@ -16,9 +16,11 @@ from core.datasets import audio, cifar, digits, images, mnist  # noqa: F401 - lo
 from core.datasets.base import (
     Dataset,
     DatasetError,
+    Location,
     check_split_fractions,
     dataset_names,
     load_dataset,
+    nonempty_file,
     register_loader,
     stratified_split,
     subsample,
@@ -28,9 +30,11 @@ from core.datasets.base import (
 __all__ = [
     "Dataset",
     "DatasetError",
+    "Location",
     "check_split_fractions",
     "dataset_names",
     "load_dataset",
+    "nonempty_file",
     "register_loader",
     "stratified_split",
     "subsample",

@@ -23,7 +23,7 @@ import numpy as np
 from core import settings
 from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
-from core.datasets.base import Dataset, DatasetError, register_loader
+from core.datasets.base import Dataset, DatasetError, Location, register_loader
 from core.datasets.keras_source import keras_datasets_dir, keras_home, network_available
 from core.datasets.synthetic_sounds import (
     SYNTHETIC_CLASSES,
@@ -41,6 +41,7 @@ FSDD_PATTERN = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$", re.IGNORECASE)
 FSDD_TEST_INDICES = range(0, 5)  # the dataset's README: recordings 0–4 of every speaker and digit are the test set
 FSDD_ORIGIN = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
 FSDD_ARCHIVE_NAME = "fsdd.tar.gz"
+FSDD_FOLDER = "fsdd/recordings"  # where the data directory keeps it, as the instructions say
 DEFAULT_TEST_FRACTION = 0.2
 # One softmax output, one confusion-matrix row and one table column per class: bounded, like the image pages.
 MAX_CLASSES = 1000
@@ -362,25 +363,40 @@ def _require_usable(
 # FSDD and the synthetic default
 
 
-def _fsdd_in(folder: Path) -> Path | None:
-    for candidate in (folder / "fsdd" / "recordings", folder / "recordings", folder):
-        if candidate.is_dir() and any(FSDD_PATTERN.match(path.name) for path in candidate.glob("*.wav")):
-            return candidate
-    for candidate in sorted(folder.glob("free-spoken-digit-dataset*/recordings")):
-        if candidate.is_dir():
-            return candidate
-    return None
+def _holds_fsdd(folder: Path) -> bool:
+    # A folder without FSDD-named WAVs is not the dataset, whatever it is called.
+    return folder.is_dir() and any(FSDD_PATTERN.match(path.name) for path in folder.glob("*.wav"))
+
+
+def _recordings_in(folder: Path, wrappers: str = "free-spoken-digit-dataset*") -> Path | None:
+    """The first folder of FSDD recordings in or at ``folder``: ``fsdd/recordings``, ``recordings``, itself, ``<wrapper>/recordings``."""
+    candidates = [folder / FSDD_FOLDER, folder / "recordings", folder, *sorted(folder.glob(f"{wrappers}/recordings"))]
+    return next((candidate for candidate in candidates if _holds_fsdd(candidate)), None)
+
+
+def locate_fsdd(data_dir: Path | None, keras_datasets: Path) -> Location:
+    """Where FSDD's ``recordings/`` folder of ``{digit}_{speaker}_{index}.wav`` files is: the data directory, then ``keras_datasets``."""
+    if data_dir is not None and data_dir.is_dir():
+        found = _recordings_in(data_dir)
+        if found is not None:
+            return Location(found, "data directory")
+    # keras.utils.get_file(..., extract=True) unpacks "fsdd.tar.gz" into "fsdd_extracted/<repo>-<tag>/",
+    # whatever the archive's top folder is called; older copies sit in "fsdd/" or the datasets folder.
+    for folder, wrappers in (
+        (keras_datasets / "fsdd_extracted", "*"),
+        (keras_datasets / "fsdd", "*"),
+        (keras_datasets, "free-spoken-digit-dataset*"),
+    ):
+        found = _recordings_in(folder, wrappers) if folder.is_dir() else None
+        # The datasets folder itself is shared by every Keras dataset, so it is never FSDD's folder.
+        if found is not None and found != keras_datasets:
+            return Location(found, "Keras cache")
+    return Location(None)
 
 
 def fsdd_cached_recordings() -> Path | None:
-    """The ``recordings`` folder of an FSDD archive already extracted by ``keras.utils.get_file``."""
-    base = keras_datasets_dir()
-    for extracted in (base / "fsdd_extracted", base / "fsdd", base):
-        if extracted.is_dir():
-            found = _fsdd_in(extracted)
-            if found is not None and found != base:
-                return found
-    return None
+    """The ``recordings`` folder of an FSDD archive already extracted into the Keras cache, or ``None``."""
+    return locate_fsdd(None, keras_datasets_dir()).path
 
 
 def download_fsdd(origin: str | None = None) -> Path:
@@ -392,7 +408,7 @@ def download_fsdd(origin: str | None = None) -> Path:
     extracted = Path(
         keras.utils.get_file(FSDD_ARCHIVE_NAME, origin=origin, extract=True, cache_dir=str(keras_home()))
     )
-    found = _fsdd_in(extracted) if extracted.is_dir() else fsdd_cached_recordings()
+    found = (_recordings_in(extracted, "*") if extracted.is_dir() else None) or fsdd_cached_recordings()
     if found is None:
         raise DatasetError(f"the FSDD archive from {origin} has no recordings/ folder")
     return found
@@ -429,10 +445,8 @@ def load_fsdd(
     *, data_dir: Path | None = None, sample_rate: int = 8000, clip_seconds: float = 1.0, allow_download: bool = True
 ) -> Dataset:
     """FSDD from the data directory, the Keras cache or a download; the synthetic set when none is reachable."""
-    recordings = _fsdd_in(data_dir) if data_dir is not None and data_dir.is_dir() else None
-    where = "the data directory"
-    if recordings is None:
-        recordings, where = fsdd_cached_recordings(), "the Keras cache"
+    location = locate_fsdd(data_dir, keras_datasets_dir())
+    recordings, where = location.path, f"the {location.where}"
     if recordings is None and allow_download and network_available():
         recordings, where = download_fsdd(), "a download of the FSDD release archive"
     if recordings is None:
@@ -472,8 +486,7 @@ def zip_work(data: bytes, sample_rate: int, clip_seconds: float, *, max_files: i
 
 def fsdd_recordings(data_dir: Path | None) -> Path | None:
     """FSDD's ``recordings`` folder in the data directory or the Keras cache, or ``None``; never downloads."""
-    found = _fsdd_in(data_dir) if data_dir is not None and data_dir.is_dir() else None
-    return found if found is not None else fsdd_cached_recordings()
+    return locate_fsdd(data_dir, keras_datasets_dir()).path
 
 
 def data_dir_wav_folders(data_dir: Path | None) -> list[Path]:

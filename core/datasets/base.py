@@ -1,4 +1,4 @@
-"""What every loader returns and how they are found: ``Dataset``, the registry, splits and subsets.
+"""What every loader returns and how they are found: ``Dataset``, ``Location``, the registry, splits and subsets.
 
 ``load_dataset(name, data_dir=...)`` tries local files, then Keras, then an offline default.
 
@@ -26,6 +26,26 @@ from core.cache import fingerprint_arrays
 
 class DatasetError(ValueError):
     """A dataset that exists but cannot be used; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a dataset's (or pretrained weights') files were found, and why what is there falls short.
+
+    Each loader has one ``locate_*`` function that returns this, and :mod:`core.prefetch` reports
+    exactly what it returns, so the pages and the prefetch table can never disagree on a place.
+    ``problem`` explains a miss (an interrupted copy, a file that is not what its name says) or,
+    when ``path`` is set, a usable but incomplete find (three of five CIFAR training batches).
+    """
+
+    path: Path | None
+    where: str = ""  # "data directory", "Keras cache", "DLLAB_VGG16_WEIGHTS", "your file"
+    problem: str = ""
+
+    @property
+    def found(self) -> bool:
+        """True when ``path`` names something the loader can read."""
+        return self.path is not None
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +92,11 @@ class Dataset:
         labels = self.y_train if split == "train" else self.y_test
         counts = np.bincount(labels.astype(np.int64), minlength=self.num_classes)
         return {name: int(count) for name, count in zip(self.class_names, counts)}
+
+
+def nonempty_file(path: Path) -> bool:
+    """True for a file with content: an empty one is what an interrupted copy leaves, never a dataset file."""
+    return path.is_file() and path.stat().st_size > 0
 
 
 Loader = Callable[..., Dataset]

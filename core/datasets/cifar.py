@@ -23,6 +23,8 @@ import numpy as np
 from core.datasets.base import (
     Dataset,
     DatasetError,
+    Location,
+    nonempty_file,
     register_loader,
     subsample_per_class,
 )
@@ -34,7 +36,7 @@ BATCHES_FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 TEST_BATCH = "test_batch"
 GRAY_SIZE = 28
-GRAY_FOLDERS = ("elec576-cifar10-gray/CIFAR10", "CIFAR10")
+GRAY_FOLDERS = ("elec576-cifar10-gray/CIFAR10", "CIFAR10", "")  # "": the data directory is the CIFAR10 folder
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 # Everything a CIFAR batch needs: NumPy's array reconstruction (both the NumPy < 2 and ≥ 2
@@ -110,7 +112,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_batches_folder(folder: Path) -> dict[str, np.ndarray]:
     """All training batches present plus ``test_batch`` from an official ``cifar-10-batches-py`` folder."""
-    present = [folder / name for name in TRAIN_BATCHES if (folder / name).is_file()]
+    # The batches locate_cifar10 counts, so the prefetch report and the loaded images agree.
+    present = [folder / name for name in TRAIN_BATCHES if nonempty_file(folder / name)]
     if not present:
         raise DatasetError(f"{folder} has no data_batch_1…5 files")
     if not (folder / TEST_BATCH).is_file():
@@ -125,41 +128,45 @@ def read_batches_folder(folder: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _is_batches_folder(folder: Path) -> bool:
-    return (folder / TEST_BATCH).is_file() and any((folder / name).is_file() for name in TRAIN_BATCHES)
+def locate_cifar10(data_dir: Path | None, keras_datasets: Path) -> Location:
+    """Where colour CIFAR-10's ``cifar-10-batches-py/`` is: in the data directory, the data directory itself, the Keras cache.
 
-
-def _local_batches_folder(data_dir: Path | None) -> Path | None:
-    if data_dir is None:
-        return None
-    for folder in (data_dir / BATCHES_FOLDER, data_dir):
-        if _is_batches_folder(folder):
-            return folder
-    return None
-
-
-def _keras_cache_folder() -> Path | None:
+    A folder counts when it has ``test_batch`` and at least one training batch; with fewer than
+    five, it is found with a ``problem`` that says how many, and the loader trains on those.
+    """
+    candidates: list[tuple[Path, str]] = []
+    if data_dir is not None:
+        candidates += [(data_dir / BATCHES_FOLDER, "data directory"), (data_dir, "data directory")]
     # Keras 3 extracts into "cifar-10-batches-py-target/"; Keras 2 extracted beside the archive.
-    root = keras_datasets_dir()
-    for folder in (root / f"{BATCHES_FOLDER}-target" / BATCHES_FOLDER, root / BATCHES_FOLDER):
-        if _is_batches_folder(folder):
-            return folder
-    return None
+    candidates += [
+        (keras_datasets / f"{BATCHES_FOLDER}-target" / BATCHES_FOLDER, "Keras cache"),
+        (keras_datasets / BATCHES_FOLDER, "Keras cache"),
+    ]
+    for folder, where in candidates:
+        if not nonempty_file(folder / TEST_BATCH):
+            continue
+        present = sum(nonempty_file(folder / name) for name in TRAIN_BATCHES)
+        if present:
+            partial = f"only {present} of {len(TRAIN_BATCHES)} training batches" if present < len(TRAIN_BATCHES) else ""
+            return Location(folder, where, partial)
+    return Location(None)
 
 
 def colour_cifar_arrays(data_dir: Path | None, *, allow_download: bool = True) -> tuple[dict[str, np.ndarray], str] | None:
     """Colour CIFAR-10 from the data directory, the Keras cache or a download, with its source; ``None`` offline."""
-    folder = _local_batches_folder(data_dir)
-    if folder is not None:
-        return read_batches_folder(folder), f"CIFAR-10 (official python batches) from {folder}"
-    folder = _keras_cache_folder()
-    if folder is not None:
-        return read_batches_folder(folder), f"CIFAR-10 from the Keras cache ({folder})"
+    found = locate_cifar10(data_dir, keras_datasets_dir())
+    if found.path is not None:
+        source = (
+            f"CIFAR-10 from the Keras cache ({found.path})"
+            if found.where == "Keras cache"
+            else f"CIFAR-10 (official python batches) from {found.path}"
+        )
+        return read_batches_folder(found.path), source
     if allow_download and network_available():
         import keras
 
         keras.datasets.cifar10.load_data()
-        folder = _keras_cache_folder()
+        folder = locate_cifar10(None, keras_datasets_dir()).path
         if folder is not None:
             return read_batches_folder(folder), "CIFAR-10 downloaded by Keras"
     return None
@@ -279,16 +286,13 @@ def to_gray28(images: np.ndarray) -> np.ndarray:
     )[..., np.newaxis]
 
 
-def _gray_root(data_dir: Path | None) -> Path | None:
-    if data_dir is None:
-        return None
-    for relative in GRAY_FOLDERS:
-        folder = data_dir / relative
-        if (folder / "Train").is_dir() and (folder / "Test").is_dir():
-            return folder
-    if (data_dir / "Train").is_dir() and (data_dir / "Test").is_dir():
-        return data_dir
-    return None
+def locate_gray_cifar(data_dir: Path | None) -> Location:
+    """Where the ELEC 576 ``CIFAR10/{Train,Test}/<class>/`` folders are in the data directory (or the data directory is them)."""
+    if data_dir is not None:
+        for folder in (data_dir / relative for relative in GRAY_FOLDERS):
+            if (folder / "Train").is_dir() and (folder / "Test").is_dir():
+                return Location(folder, "data directory")
+    return Location(None)
 
 
 def _class_folders(split: Path) -> list[Path]:
@@ -349,7 +353,7 @@ def load_cifar10_gray28(
 ) -> Dataset:
     """CIFAR-10 as 28×28 grayscale ``(N, 28, 28, 1)`` uint8: the ELEC 576 PNG folders, or derived from colour."""
     _check_counts(per_class, test_per_class)
-    root = _gray_root(data_dir)
+    root = locate_gray_cifar(data_dir).path
     if root is not None:
         folder_names = [folder.name for folder in _class_folders(root / "Train")]
         if not folder_names:

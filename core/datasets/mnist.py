@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.base import Dataset, DatasetError, register_loader, subsample
+from core.datasets.base import Dataset, DatasetError, Location, nonempty_file, register_loader, subsample
 from core.datasets.digits import DIGITS_SOURCE, digits_arrays
 from core.datasets.keras_source import keras_datasets_dir, network_available
 
+NPZ_FILE = "mnist.npz"  # Keras' own name, in its cache and in the data directory alike
+# The layouts of the original distribution as people unpack it: loose, in mnist/, or torchvision's MNIST/raw/.
+IDX_FOLDERS = ("", "mnist", "MNIST/raw")
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -40,11 +43,25 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype, offset=header_end).reshape(shape)
 
 
-def _find_idx(folder: Path, stem: str) -> Path | None:
-    for candidate in (folder / stem, folder / f"{stem}.gz", folder / stem.replace("-idx", ".idx")):
-        if candidate.is_file():
-            return candidate
+def idx_file(folder: Path, stem: str) -> Path | None:
+    """The non-empty IDX file for ``stem`` in ``folder``, under any of its four spellings, or ``None``."""
+    dotted = stem.replace("-idx", ".idx")  # the spelling some mirrors use: train-images.idx3-ubyte
+    for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
+        if nonempty_file(folder / name):
+            return folder / name
     return None
+
+
+def locate_mnist(data_dir: Path | None, keras_datasets: Path) -> Location:
+    """Where MNIST is: ``mnist.npz`` or all four IDX files in the data directory, else ``mnist.npz`` in ``keras_datasets``."""
+    if data_dir is not None:
+        if nonempty_file(data_dir / NPZ_FILE):
+            return Location(data_dir / NPZ_FILE, "data directory")
+        for folder in (data_dir / relative for relative in IDX_FOLDERS):
+            if all(idx_file(folder, stem) is not None for stem in IDX_FILES.values()):
+                return Location(folder, "data directory")
+    cached = keras_datasets / NPZ_FILE
+    return Location(cached, "Keras cache") if nonempty_file(cached) else Location(None)
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
@@ -70,16 +87,14 @@ def _validate(arrays: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray
     return arrays
 
 
-def _local_arrays(data_dir: Path) -> tuple[dict[str, np.ndarray], str] | None:
-    npz = data_dir / "mnist.npz"
-    if npz.is_file():
-        return _validate(_load_npz(npz), str(npz)), f"MNIST from {npz}"
-    for folder in (data_dir, data_dir / "mnist", data_dir / "MNIST" / "raw"):
-        found = {key: _find_idx(folder, stem) for key, stem in IDX_FILES.items()}
-        if all(found.values()):
-            arrays = {key: read_idx(path) for key, path in found.items()}
-            return _validate(arrays, str(folder)), f"MNIST IDX files from {folder}"
-    return None
+def _read_found(path: Path, where: str) -> tuple[dict[str, np.ndarray], str]:
+    """The arrays at a place :func:`locate_mnist` returned, with the source line the page shows."""
+    if where == "Keras cache":
+        return _validate(_load_npz(path), str(path)), f"MNIST from the Keras cache ({path})"
+    if path.is_file():
+        return _validate(_load_npz(path), str(path)), f"MNIST from {path}"
+    arrays = {key: read_idx(idx_file(path, stem) or path / stem) for key, stem in IDX_FILES.items()}
+    return _validate(arrays, str(path)), f"MNIST IDX files from {path}"
 
 
 @register_loader("mnist")
@@ -87,11 +102,8 @@ def load_mnist(
     *, data_dir: Path | None = None, train_size: int | None = None, seed: int = 0, allow_download: bool = True
 ) -> Dataset:
     """MNIST as ``(N, 28, 28, 1)`` uint8 images; falls back to 8×8 digits with ``is_fallback=True``."""
-    found = _local_arrays(data_dir) if data_dir is not None else None
-    if found is None:
-        cached = keras_datasets_dir() / "mnist.npz"
-        if cached.is_file():
-            found = _validate(_load_npz(cached), str(cached)), f"MNIST from the Keras cache ({cached})"
+    location = locate_mnist(data_dir, keras_datasets_dir())
+    found = _read_found(location.path, location.where) if location.path is not None else None
     if found is None and allow_download and network_available():
         import keras
 

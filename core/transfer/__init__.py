@@ -59,6 +59,7 @@ from core.transfer.weights import (
     check_vgg16_weights,
     file_digest,
     keras_cache_weights_path,
+    locate_vgg16_weights,
     resolve_vgg16_weights,
     store_uploaded_weights,
 )
@@ -73,5 +74,6 @@ __all__ = [
     "DEFAULT_LEARNING_RATES", "MODE_LABELS", "MODES", "ModeResult", "cached_mode", "comparison_rows", "mode_config",
     "run_mode", "verdict",
     "CLASS_INDEX_FILE", "FULL_WEIGHTS_FILE", "NOTOP_WEIGHTS_FILE", "PREFETCH_COMMAND", "WEIGHTS_ENV", "WeightsStatus",
-    "check_vgg16_weights", "file_digest", "keras_cache_weights_path", "resolve_vgg16_weights", "store_uploaded_weights",
+    "check_vgg16_weights", "file_digest", "keras_cache_weights_path", "locate_vgg16_weights", "resolve_vgg16_weights",
+    "store_uploaded_weights",
 ]

@@ -11,7 +11,13 @@ import numpy as np
 
 from core.datasets.keras_source import keras_models_dir
 from core.transfer.bases import preprocess
-from core.transfer.weights import CLASS_INDEX_FILE, FULL_WEIGHTS_FILE, PREFETCH_COMMAND
+from core.transfer.weights import (
+    CLASS_INDEX_FILE,
+    FULL_WEIGHTS_FILE,
+    PREFETCH_COMMAND,
+    keras_cache_weights_path,
+    locate_vgg16_weights,
+)
 
 @dataclass(frozen=True)
 class ImagenetStatus:
@@ -24,14 +30,16 @@ class ImagenetStatus:
 
 
 def imagenet_status() -> ImagenetStatus:
-    """Look for the full VGG16 weights and ImageNet's class index in the Keras cache (no download here)."""
-    weights = keras_models_dir() / FULL_WEIGHTS_FILE
+    """Look for the full VGG16 weights (as :func:`locate_vgg16_weights` finds them) and ImageNet's class index; no download here."""
+    found = locate_vgg16_weights(keras_models_dir(), include_top=True)
+    weights = found.path or keras_cache_weights_path(include_top=True)
     index = keras_models_dir() / CLASS_INDEX_FILE
-    missing = [path.name for path in (weights, index) if not path.is_file()]
+    missing = ([] if found.found else [FULL_WEIGHTS_FILE]) + ([] if index.is_file() else [CLASS_INDEX_FILE])
     if missing:
+        why = f" ({found.problem})" if found.problem else ""
         message = (
             "ImageNet top-5 needs the full VGG16 (528 MB, with its classifier) and the class names; "
-            f"missing from {keras_models_dir()}: {', '.join(missing)}. Run `{PREFETCH_COMMAND}` while online."
+            f"missing from {keras_models_dir()}: {', '.join(missing)}{why}. Run `{PREFETCH_COMMAND}` while online."
         )
         return ImagenetStatus(False, weights, index, message)
     return ImagenetStatus(True, weights, index, f"Full VGG16 from {weights}")

@@ -1,4 +1,8 @@
-"""VGG16's ImageNet weights: where they are found (the user's file, the Keras cache, a download), uploads, checks."""
+"""VGG16's ImageNet weights: where they are found (the user's file, the Keras cache, a download), uploads, checks.
+
+:func:`locate_vgg16_weights` is the one place that says where the files live and when one is usable;
+the transfer page, the ImageNet demo and :mod:`core.prefetch` all ask it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import settings
+from core.datasets.base import Location
 from core.datasets.keras_source import keras_models_dir, network_available
 from core.errors import user_message
 
@@ -17,9 +22,14 @@ FULL_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 WEIGHTS_ENV = "DLLAB_VGG16_WEIGHTS"
 PREFETCH_COMMAND = "python -m core.prefetch"
-_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + NOTOP_WEIGHTS_FILE
+WEIGHTS_ORIGIN_FOLDER = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+_NOTOP_URL = WEIGHTS_ORIGIN_FOLDER + NOTOP_WEIGHTS_FILE
 _NOTOP_MD5 = "6d6bbae143d832006294945121d1f1fc"
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# The published files are 58.9 MB and 553 MB; anything much smaller is an interrupted copy.
+NOTOP_MIN_BYTES = 55_000_000
+FULL_MIN_BYTES = 500_000_000
+USER_FILE = "your file"  # where a file passed as ``user_path`` (an upload, say) was found
 
 
 @dataclass(frozen=True)
@@ -33,9 +43,63 @@ class WeightsStatus:
     message: str
 
 
-def keras_cache_weights_path() -> Path:
-    """Where Keras keeps (and looks for) the VGG16 no-top weights."""
-    return keras_models_dir() / NOTOP_WEIGHTS_FILE
+def keras_cache_weights_path(*, include_top: bool = False) -> Path:
+    """Where Keras keeps (and looks for) VGG16's ImageNet weights: the no-top file, or the full one with ``include_top``."""
+    return _cached_file(keras_models_dir(), include_top)
+
+
+def _cached_file(keras_models: Path, include_top: bool) -> Path:
+    # keras.applications.VGG16 downloads into models/ under these exact names and looks nowhere else.
+    return keras_models / (FULL_WEIGHTS_FILE if include_top else NOTOP_WEIGHTS_FILE)
+
+
+def locate_vgg16_weights(keras_models: Path, *, include_top: bool = False, user_path: str | Path | None = None) -> Location:
+    """Where usable VGG16 ImageNet weights are: for the no-top file the user's first (``user_path``, else ``DLLAB_VGG16_WEIGHTS``), then ``keras_models``.
+
+    A file counts only when it starts with the HDF5 signature and is not much smaller than the
+    published one; otherwise ``problem`` says what is wrong with each file that was in the way.
+    """
+    min_bytes = FULL_MIN_BYTES if include_top else NOTOP_MIN_BYTES
+    candidates: list[tuple[Path, str]] = []
+    if not include_top:
+        # The transfer page's own file is a no-top base; the ImageNet demo only ever uses Keras' full file.
+        chosen = os.environ.get(WEIGHTS_ENV, "").strip()
+        if user_path:
+            candidates.append((Path(user_path).expanduser(), USER_FILE))
+        elif chosen:
+            candidates.append((Path(chosen).expanduser(), WEIGHTS_ENV))
+    candidates.append((_cached_file(keras_models, include_top), "Keras cache"))
+    problems = []
+    for path, where in candidates:
+        location = _weights_file(path, min_bytes, where)
+        if location.found:
+            return location
+        if location.problem:
+            problems.append(location.problem)
+    return Location(None, "", "; ".join(problems))
+
+
+def _weights_file(path: Path, min_bytes: int, where: str) -> Location:
+    """``path`` when it holds usable weights, else why not (nothing to say about an absent cache file)."""
+    if not path.is_file():
+        # A file the user named is worth a word when absent; an empty Keras cache is the normal case.
+        return Location(None, where, "" if where == "Keras cache" else f"the weights file {path} does not exist")
+    try:
+        with open(path, "rb") as handle:
+            signature = handle.read(len(HDF5_SIGNATURE))
+        size = path.stat().st_size
+    except OSError as error:
+        return Location(None, where, f"{path} cannot be read: {user_message(error)}")
+    if signature != HDF5_SIGNATURE:
+        return Location(None, where, f"{path} is not an HDF5 weights file; delete it and fetch again")
+    if size < min_bytes:
+        return Location(
+            None,
+            where,
+            f"{path} is only {settings.format_bytes(size)} (the real file is over {settings.format_bytes(min_bytes)}): "
+            "an interrupted copy; delete it and fetch again",
+        )
+    return Location(path, where)
 
 
 def file_digest(path: Path | str) -> str:
@@ -60,21 +124,13 @@ def resolve_vgg16_weights(user_path: Path | str | None = None, *, allow_download
 
     Never raises for missing weights; the returned status says how to get them.
     """
-    candidates: list[tuple[Path, str]] = []
-    chosen = user_path or os.environ.get(WEIGHTS_ENV, "").strip() or None
-    if chosen:
-        candidates.append((Path(chosen).expanduser(), "your file"))
-    candidates.append((keras_cache_weights_path(), "Keras cache"))
-    problems = []
-    for path, origin in candidates:
-        if not path.is_file():
-            if origin == "your file":
-                problems.append(f"the weights file {path} does not exist")
-            continue
-        if not _looks_like_hdf5(path):
-            problems.append(f"{path} is not an HDF5 weights file")
-            continue
-        return WeightsStatus(True, path, origin, file_digest(path), f"VGG16 ImageNet weights from the {origin}: {path}")
+    location = locate_vgg16_weights(keras_models_dir(), user_path=user_path)
+    if location.path is not None:
+        origin = "Keras cache" if location.where == "Keras cache" else USER_FILE
+        return WeightsStatus(
+            True, location.path, origin, file_digest(location.path), f"VGG16 ImageNet weights from the {origin}: {location.path}"
+        )
+    problems = [location.problem] if location.problem else []
     if allow_download and network_available():
         try:
             import keras
@@ -95,21 +151,13 @@ def resolve_vgg16_weights(user_path: Path | str | None = None, *, allow_download
     return WeightsStatus(False, None, "missing", None, advice)
 
 
-def _looks_like_hdf5(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(8) == _HDF5_SIGNATURE
-    except OSError:
-        return False
-
-
 def store_uploaded_weights(data: bytes, *, name: str = "weights.h5") -> Path:
     """Check an uploaded VGG16 no-top weights file really fits VGG16, and keep it in the cache folder.
 
     Raises ``ValueError`` naming the upload (never the server's temporary file) when it is not
     HDF5 or its weights do not fit.
     """
-    if not bytes(data[:8]) == _HDF5_SIGNATURE:
+    if not bytes(data[: len(HDF5_SIGNATURE)]) == HDF5_SIGNATURE:
         raise ValueError(f"{name} is not an HDF5 file; upload Keras' {NOTOP_WEIGHTS_FILE}")
     digest = hashlib.sha256(data).hexdigest()[:20]
     folder = settings.cache_dir() / "weights"
