@@ -128,7 +128,8 @@ def resolve_vgg16_weights(user_path: Path | str | None = None, *, allow_download
     if location.path is not None:
         origin = "Keras cache" if location.where == "Keras cache" else USER_FILE
         return WeightsStatus(
-            True, location.path, origin, file_digest(location.path), f"VGG16 ImageNet weights from the {origin}: {location.path}"
+            True, location.path, origin, file_digest(location.path),
+            f"VGG16 ImageNet weights from {'the Keras cache' if origin == 'Keras cache' else 'your file'}.",
         )
     problems = [location.problem] if location.problem else []
     if allow_download and network_available():
@@ -138,7 +139,7 @@ def resolve_vgg16_weights(user_path: Path | str | None = None, *, allow_download
             downloaded = Path(
                 keras.utils.get_file(NOTOP_WEIGHTS_FILE, _NOTOP_URL, cache_subdir="models", file_hash=_NOTOP_MD5)
             )
-            return WeightsStatus(True, downloaded, "download", file_digest(downloaded), f"VGG16 ImageNet weights downloaded to {downloaded}")
+            return WeightsStatus(True, downloaded, "download", file_digest(downloaded), "VGG16 ImageNet weights, downloaded into the Keras cache.")
         except Exception as error:  # noqa: BLE001 - any network failure means "not available", reported below
             problems.append(f"the download failed ({error})")
     advice = (
