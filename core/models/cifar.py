@@ -77,49 +77,50 @@ def layer_options(activation: str, initializer: str, dropout: float) -> dict[str
     }
 
 
-@register_builder("cifar_lenet")
-def build_lenet(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    activation: str = "relu",
-    initializer: str = "truncated_normal",
-    dropout: float = 0.5,
-) -> Any:
+Build = Callable[[tuple[int, ...], int, dict[str, Any]], Any]
+
+
+def lab_network(architecture: str, *, initializer: str, dropout: float) -> Callable[[Build], Build]:
+    """Register ``build(input_shape, num_classes, options)`` as a lab network with the lab's common options.
+
+    Every CIFAR lab network takes ``activation``, ``initializer`` and ``dropout`` (the lab sweeps
+    them) with its own defaults; the registered builder checks them and hands ``build`` the
+    :func:`core.models.spec.apply_layers` options they mean.
+    """
+
+    def register(build: Build) -> Build:
+        def builder(
+            input_shape: tuple[int, ...], num_classes: int, *, activation: str = "relu",
+            initializer: str = initializer, dropout: float = dropout,
+        ) -> Any:
+            return build(tuple(input_shape), num_classes, layer_options(activation, initializer, dropout))
+
+        builder.__doc__ = build.__doc__
+        register_builder(architecture)(builder)
+        return build
+
+    return register
+
+
+@lab_network("cifar_lenet", initializer="truncated_normal", dropout=0.5)
+def build_lenet(input_shape: tuple[int, ...], num_classes: int, options: dict[str, Any]) -> Any:
     """ELEC 576 Assignment 2's LeNet: conv5×5×32 + pool, conv5×5×64 + pool, FC 1024 (tanh) + dropout, FC softmax.
 
     ``activation`` is the conv layers' nonlinearity, the one the homework compared; the fully
     connected layer stays tanh as the homework wrote it.
     """
-    options = layer_options(activation, initializer, dropout)
     return build_classifier(NETWORKS["lenet"].layers, input_shape, num_classes, name="elec576_lenet", **options)
 
 
-@register_builder("cifar_fast")
-def build_fast(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    activation: str = "relu",
-    initializer: str = "he_normal",
-    dropout: float = 0.5,
-) -> Any:
+@lab_network("cifar_fast", initializer="he_normal", dropout=0.5)
+def build_fast(input_shape: tuple[int, ...], num_classes: int, options: dict[str, Any]) -> Any:
     """The fast default (:data:`FAST_LAYERS`): three 3×3 conv blocks (32-64-128) with max-pool, dense 256 + dropout, softmax."""
-    options = layer_options(activation, initializer, dropout)
     return build_classifier(FAST_LAYERS, input_shape, num_classes, name="fast_cnn", **options)
 
 
-@register_builder("cifar_baseline")
-def build_baseline(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    activation: str = "relu",
-    initializer: str = "glorot_normal",
-    dropout: float = 0.25,
-) -> Any:
+@lab_network("cifar_baseline", initializer="glorot_normal", dropout=0.25)
+def build_baseline(input_shape: tuple[int, ...], num_classes: int, options: dict[str, Any]) -> Any:
     """CS-577 Homework 4's baseline: conv5×5×32 → conv3×3×64 → conv3×3×64 → conv3×3×128 ('same') → BN → dropout → dense."""
-    options = layer_options(activation, initializer, dropout)
     return build_classifier(NETWORKS["cifar_baseline"].layers, input_shape, num_classes, name="cs577_baseline", **options)
 
 
@@ -166,17 +167,9 @@ def inception_block(x: Any, filters: int, *, name: str, **options: Any) -> Any:
     return layers.Concatenate(name=f"{name}_concat")([apply_layers(x, branch, **options) for branch in branches])
 
 
-@register_builder("cifar_inception")
-def build_inception(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    activation: str = "relu",
-    initializer: str = "glorot_normal",
-    dropout: float = 0.25,
-) -> Any:
+@lab_network("cifar_inception", initializer="glorot_normal", dropout=0.25)
+def build_inception(input_shape: tuple[int, ...], num_classes: int, options: dict[str, Any]) -> Any:
     """CS-577 Homework 4's baseline with its last two 3×3 convs replaced by inception blocks of 64 and 128 channels."""
-    options = layer_options(activation, initializer, dropout)
 
     def blocks(x: Any) -> Any:
         x = inception_block(x, 64, name="inception1", **options)
@@ -199,17 +192,9 @@ def residual_block(x: Any, filters: int, *, name: str, **options: Any) -> Any:
     return layers.Activation(options["activation"], name=f"{name}_out")(y)
 
 
-@register_builder("cifar_residual")
-def build_residual(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    activation: str = "relu",
-    initializer: str = "glorot_normal",
-    dropout: float = 0.25,
-) -> Any:
+@lab_network("cifar_residual", initializer="glorot_normal", dropout=0.25)
+def build_residual(input_shape: tuple[int, ...], num_classes: int, options: dict[str, Any]) -> Any:
     """CS-577 Homework 4's baseline with residual blocks: conv5×5×32, blocks of 64 (projected), 64 (identity), 128 (projected)."""
-    options = layer_options(activation, initializer, dropout)
 
     def blocks(x: Any) -> Any:
         for index, filters in enumerate((64, 64, 128), start=1):
