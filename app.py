@@ -5,6 +5,7 @@ import streamlit as st
 from ui.catalog import HOME, TOPIC_PAGES
 from ui.server_tuning import keep_keras_session
 from ui.sidebar import draw_sidebar
+from ui.training import cancel_when_leaving
 
 keep_keras_session()
 
@@ -14,4 +15,5 @@ pages = [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]
 pages += [st.Page(topic.path, title=topic.title, icon=topic.icon) for topic in TOPIC_PAGES]
 navigation = st.navigation(pages)
 draw_sidebar()
+cancel_when_leaving(navigation.url_path)
 navigation.run()

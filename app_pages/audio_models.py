@@ -5,12 +5,27 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.audio.comparison import CELL_NAMES, CNN_NETWORK, EXERCISE, cached_comparison, cnn_config, describe_layers, reported_figures, rnn_config
+from core.audio.comparison import (
+    CELL_NAMES,
+    CNN_NETWORK,
+    EXERCISE,
+    cnn_config,
+    reported_figures,
+    rnn_config,
+)
 from core.audio.features import FEATURE_KINDS
-from core.audio.forest import TREE_CHOICES
+from core.audio.forest import TREE_CHOICES, forest_config
+from core.calculator import describe_layers
 from core.audio.sources import SOURCES
-from ui.audio import prepare_data, show_data, show_results, train_button
-from ui.shareable import share_link, shared_number, shared_radio, shared_select_slider, shared_selectbox, shared_slider
+from ui.audio import prepare_data, show_data, show_results, train_section
+from ui.shareable import (
+    share_link,
+    shared_number,
+    shared_radio,
+    shared_select_slider,
+    shared_selectbox,
+    shared_slider,
+)
 
 REPORTED = reported_figures()
 REPORTED_ACCURACY = {row["model"]: row["reported test accuracy"] for row in REPORTED}
@@ -82,7 +97,7 @@ with st.container(border=True):
             if tree_choice == "other" else int(tree_choice)
         )
     with cnn_column:
-        st.markdown(f"**CNN**, as in {EXERCISE.name}: {describe_layers(CNN_NETWORK.layers)}.")
+        st.markdown(f"**CNN**, as in {EXERCISE.name}: {describe_layers(CNN_NETWORK.layers[:-1])} → softmax (ReLU after each hidden layer).")
     with rnn_column:
         cell = shared_selectbox("Recurrent net", tuple(CELL_NAMES), format_func=CELL_NAMES.get, key="rnn_cell",
                                 help=f"32 units, every timestep kept and flattened into the softmax, as in {EXERCISE.name}.")
@@ -104,15 +119,15 @@ with st.container(border=True):
         ))
     share_link()
 
-comparison = cached_comparison(data.features, trees, {
+comparison = train_section(data.features, {
+    "forest": forest_config(trees),
     "cnn": cnn_config(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
     "rnn": rnn_config(cell, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
 })
-comparison, clicked = train_button(comparison, data.features)
 
 # ---------------------------------------------------------------------------------------------
 st.header("3 · Results")
-show_results(comparison, data, clicked=clicked)
+show_results(comparison, data)
 
 # ---------------------------------------------------------------------------------------------
 st.header("4 · Why the results come out this way")

@@ -22,7 +22,15 @@ from core.cifar import (
     format_value,
     sweep,
 )
-from ui.cifar import apply_preset, curves_section, inside_section, lab_dataset, reported_section, runs_section, train_section
+from ui.cifar import (
+    apply_preset,
+    curves_section,
+    inside_section,
+    lab_dataset,
+    reported_section,
+    runs_section,
+    train_section,
+)
 from ui.shareable import (
     share_link,
     shared_checkbox,

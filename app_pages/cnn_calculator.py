@@ -6,7 +6,12 @@ import streamlit as st
 from core import charts
 from core.calculator import DTYPE_BYTES, MAX_SIZE, MEGABYTE, OPTIMIZER_SLOTS, analyze
 from core.calculator.presets import PRESETS, preset
-from core.calculator.table import COLUMNS, layers_from_rows, parse_input_shape, rows_from_layers
+from core.calculator.table import (
+    COLUMNS,
+    layers_from_rows,
+    parse_input_shape,
+    rows_from_layers,
+)
 from core.settings import available_memory_bytes
 from ui.calculator import (
     INPUT_SHAPE_CHARS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.calculator import analyze
+from core.calculator import analyze, describe_layers
 from core.datasets import Dataset
 from core.datasets.images import CATS_VS_DOGS_FOLDER
 from core.training import TrainConfig, load_model
@@ -18,7 +18,12 @@ from ui.feature_maps import (
     results_section,
     train_section,
 )
-from ui.image_data import folder_choice, folder_dataset, skipped_files_notice, zip_dataset
+from ui.image_data import (
+    folder_choice,
+    folder_dataset,
+    skipped_files_notice,
+    zip_dataset,
+)
 from ui.shareable import share_link, shared_radio, shared_select_slider, shared_slider
 from ui.widgets import dataset_banner, show_value_error
 
@@ -34,8 +39,7 @@ HOMEWORK_SIZE = NETWORK.input_shape[0]
 st.title("Cats vs dogs: feature maps")
 st.markdown(
     f"{HOMEWORK_NAME}'s binary CNN on grayscale photos: "
-    # TODO(describe_layers): describe NETWORK.layers with core.calculator.describe_layers once it lands.
-    "conv 3×3×32 → max-pool → conv 3×3×64 → max-pool → flatten → dense 32 → dense 1 (sigmoid). "
+    f"{describe_layers(NETWORK.layers)} (ReLU after each hidden layer, a sigmoid at the output). "
     "Train it, then look inside: the **feature maps** of each conv layer for one image (each map standardised, "
     "×64 + 128, clipped to 0–255, as in the homework) and the first layer's 32 **filters** (each min–max normalised)."
 )

@@ -8,14 +8,13 @@ from core import settings
 from core.datasets import Dataset, load_dataset
 from core.homework import HOMEWORK
 from core.sequence import model_label, parse_learning_rate, sequence_config
-from core.training import RunResult, cached_result, prestart
 from ui.sequence import (
     controls,
     show_mistakes,
     show_reported,
     show_results,
-    train_missing,
 )
+from ui.training import Planned, training_section
 from ui.widgets import dataset_banner, show_value_error
 
 
@@ -74,30 +73,14 @@ try:
 except ValueError as error:
     show_value_error(error)
     st.stop()
-found: dict[str, RunResult] = {}
-for config in configs:
-    result = cached_result(config, dataset)
-    if result is not None:
-        found[config.architecture] = result
-pending = [config for config in configs if config.architecture not in found]
-if pending:
-    prestart()  # start the training workers (and their TensorFlow) before the click, not after
-clicked = st.button(
-    "Train", type="primary", icon=":material/play_arrow:", disabled=not pending, key="train",
+done = training_section(
+    [Planned(model_label(config), config, dataset) for config in configs], key="train",
     help="Trains the selected models that have not run with these settings; finished runs are cached.",
 )
-if clicked and pending:
-    train_missing(pending, dataset, found)
-    pending = [config for config in configs if config.architecture not in found]
-elif not pending:
-    st.caption("Every selected model has already run with these settings; the results below come from the cache.")
-if pending:
-    names = ", ".join(model_label(config) for config in pending)
-    st.info(f"Not trained yet with these settings: {names}. Click **Train**.", icon=":material/hourglass_empty:")
 
 # ---------------------------------------------------------------------------------------------
 # Results
-results = [found[config.architecture] for config in configs if config.architecture in found]
+results = [done[model_label(config)] for config in configs if model_label(config) in done]
 if results:
     show_results(results, dataset)
     show_mistakes(results, dataset)

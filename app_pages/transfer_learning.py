@@ -7,10 +7,30 @@ import streamlit as st
 from core import transfer
 from core.datasets import Dataset
 from core.datasets.images import CATS_VS_DOGS_FOLDER
-from core.homework import HOMEWORK
-from ui.image_data import folder_choice, folder_dataset, skipped_files_notice, zip_dataset
-from ui.shareable import share_link, shared_multiselect, shared_radio, shared_select_slider, shared_slider, shared_toggle
-from ui.transfer import inspect_section, memory_section, predict_section, results_section, train_section, weights_section
+from core.calculator import describe_layers
+from core.homework import HOMEWORK, dense_head
+from ui.image_data import (
+    folder_choice,
+    folder_dataset,
+    skipped_files_notice,
+    zip_dataset,
+)
+from ui.shareable import (
+    share_link,
+    shared_multiselect,
+    shared_radio,
+    shared_select_slider,
+    shared_slider,
+    shared_toggle,
+)
+from ui.transfer import (
+    inspect_section,
+    memory_section,
+    predict_section,
+    results_section,
+    train_section,
+    weights_section,
+)
 from ui.widgets import dataset_banner, show_value_error
 
 DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
@@ -30,8 +50,7 @@ st.markdown(
     "**feature extraction** (frozen base, only the dense head trains, on features computed once and cached), "
     "**fine-tuning** (the last conv block unfrozen, at a low learning rate) and **from scratch** "
     f"(same architecture, random weights). The head comes from {HAND_SIGNS[:1].lower()}{HAND_SIGNS[1:]}: "
-    # TODO(describe_layers): describe core.homework.dense_head with core.calculator.describe_layers once it lands.
-    "Dense 256 → Dense 256 → softmax."
+    f"{describe_layers(dense_head(2)[:-1])} (ReLU) → softmax over the classes."
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ _key_locks: dict[str, threading.Lock] = {}
 _key_locks_guard = threading.Lock()
 
 POOLS = ("runs", "data", "uploads")
-RUN_NAMESPACES = frozenset({"runs", "audio-forest"})
+RUN_NAMESPACES = frozenset({"runs"})
 UPLOAD_NAMESPACES = frozenset({"audio-uploads", "weights"})
 # Errors that say "this folder cannot take writes" rather than "this entry is broken".
 _UNWRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})

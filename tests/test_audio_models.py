@@ -8,13 +8,15 @@ import zipfile
 import numpy as np
 import pytest
 
-from core.audio.comparison import CNN_NETWORK, cached_comparison, cnn_config, comparison_rows, describe_layers, network_label, reported_figures, rnn_config
+from core.audio.comparison import CNN_NETWORK, cached_comparison, cnn_config, comparison_rows, network_label, reported_figures, rnn_config
 from core.audio.feature_dataset import audio_features, clip_features
 from core.audio.features import FeatureSettings
-from core.audio.forest import cached_forest_result, macro_f1, train_forest
+from core.audio.forest import forest_config, macro_f1
+from core.calculator import describe_layers
 from core.audio.sources import data_work, npy_upload_dataset, unpacked_zip, upload_digest
 from core.datasets import load_dataset, stratified_split, wav
 from core.datasets.audio import audio_npy_dataset
+from core.training import cached_result, train
 
 
 def exercise_cnn_params(bands: int, frames: int, classes: int) -> int:
@@ -59,8 +61,8 @@ def test_exercise_cnn_is_built_from_the_homework_layers() -> None:
 
 
 def test_the_page_states_the_cnn_and_the_figures_from_the_homework_table() -> None:
-    assert describe_layers(CNN_NETWORK.layers) == (
-        "conv 5×5×32 ReLU → max-pool 2 → conv 5×5×32 'same' ReLU → max-pool 2 → flatten → softmax"
+    assert describe_layers(CNN_NETWORK.layers[:-1]) == (
+        "conv 5×5×32 → max-pool 2 → conv 5×5×32, same padding → max-pool 2 → flatten"
     )
     assert network_label(cnn_config()) == "CNN" and network_label(rnn_config("gru")) == "GRU"
     figures = reported_figures()
@@ -130,19 +132,19 @@ def test_stratified_split_holds_out_a_share_of_every_class() -> None:
     assert len(np.intersect1d(keep, held)) == 0 and len(keep) + len(held) == len(labels)
 
 
-def test_forest_is_cached_as_json_and_npy_not_a_pickle(tiny_sounds, isolated_environment) -> None:
+def test_forest_runs_through_the_engine_and_caches_scores_not_a_pickle(tiny_sounds, isolated_environment) -> None:
     features = audio_features(tiny_sounds, FeatureSettings(mel_bands=20))
-    assert cached_forest_result(features, 10) is None
-    first = train_forest(features, 10)
-    assert not first.from_cache and 0 <= first.test_accuracy <= 1 and first.nodes > 10
-    assert first.test_probabilities.shape == (24, 8)
+    assert cached_result(forest_config(10), features) is None
+    first = train(forest_config(10), features)
+    assert not first.from_cache and 0 <= first.test_accuracy <= 1 and first.params > 10  # params: the trees' nodes
+    assert first.test_predictions.shape == (24, 8)
     assert first.test_accuracy == pytest.approx(np.mean(first.predicted_labels == features.y_test))
-    entry = next((isolated_environment / "audio-forest").iterdir())
-    assert sorted(path.name for path in entry.iterdir()) == ["probabilities.npy", "result.json"]
-    again = train_forest(features, 10)
+    entry = next(path for path in (isolated_environment / "runs").iterdir() if path.is_dir())
+    assert not any(path.suffix in {".pkl", ".pickle", ".joblib", ".keras"} for path in entry.iterdir())
+    again = train(forest_config(10), features)
     assert again.from_cache and again.test_accuracy == first.test_accuracy
-    np.testing.assert_array_equal(again.test_probabilities, first.test_probabilities)
-    assert cached_forest_result(features, 11) is None
+    np.testing.assert_array_equal(again.test_predictions, first.test_predictions)
+    assert cached_result(forest_config(11), features) is None
 
 
 def test_macro_f1_worked_example() -> None:
@@ -168,7 +170,7 @@ def test_npy_features_cannot_label_a_wav() -> None:
     assert features.input_shape == (8, 20)
     with pytest.raises(ValueError, match="no recipe"):
         clip_features(np.zeros(100, np.float32), 8000, features)
-    rows = comparison_rows(train_forest(features, 5), {}, features.y_test, features.num_classes)
+    rows = comparison_rows({"Random forest (5 trees)": train(forest_config(5), features)}, features.y_test, features.num_classes)
     assert rows[0]["model"] == "Random forest (5 trees)" and set(rows[0]) >= {"test accuracy", "macro-F1", "fit s", "predict s", "params"}
 
 
@@ -186,11 +188,11 @@ def test_spectrogram_image_puts_low_bands_at_the_bottom_in_magma() -> None:
 
 def test_a_comparison_knows_what_ran_and_names_it(tiny_sounds, isolated_environment) -> None:
     features = audio_features(tiny_sounds, FeatureSettings(mel_bands=20))
-    configs = {"cnn": cnn_config(epochs=1), "rnn": rnn_config(epochs=1)}
-    empty = cached_comparison(features, 5, configs)
+    configs = {"forest": forest_config(5), "cnn": cnn_config(epochs=1), "rnn": rnn_config(epochs=1)}
+    empty = cached_comparison(features, configs)
     assert empty.is_empty and empty.pending == 3 and empty.predictions == {} and empty.rows(features) == []
-    forest = train_forest(features, 5)
-    found = cached_comparison(features, 5, configs)
+    forest = train(forest_config(5), features)
+    found = cached_comparison(features, configs)
     assert not found.is_empty and found.pending == 2 and found.forest.from_cache
     np.testing.assert_array_equal(found.predictions["Random forest (5 trees)"], forest.predicted_labels)
     assert [row["model"] for row in found.rows(features)] == ["Random forest (5 trees)"]

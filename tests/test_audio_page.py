@@ -83,8 +83,7 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
     at.run()
     assert at.button(key="train_all").disabled and list(_results(at)["model"]) == list(results["model"])
 
-    # A new session with the same settings trains nothing: both trainers would fail if called.
-    import core.audio.forest
+    # A new session with the same settings trains nothing: the queue would fail if called.
     import core.training.executor
 
     def refuse(*args, **kwargs):
@@ -92,7 +91,6 @@ def test_train_all_three_then_cached_results_reappear_without_training(monkeypat
 
     with monkeypatch.context() as patch:
         patch.setattr(core.training.executor.Executor, "submit", refuse)
-        patch.setattr(core.audio.forest, "fit_forest", refuse)
         again = _small(app_test(PAGE, timeout=300))
         assert not again.exception and again.button(key="train_all").disabled
         assert list(_results(again)["model"]) == list(results["model"])

@@ -122,17 +122,17 @@ def test_a_link_naming_an_outside_folder_walks_nothing(
 
 
 def test_an_unexpected_training_failure_is_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.training
+    import core.training.executor
 
     def broken(*args, **kwargs):
         raise RuntimeError("out of file handles")
 
-    monkeypatch.setattr(core.training, "train", broken)
+    monkeypatch.setattr(core.training.executor.Executor, "submit", broken)
     at = app_test(PAGE)
     at.select_slider(key="fm_size").set_value(48).run()
     at.button(key="fm_train").click().run()
     assert not at.exception
-    assert "Training the cats-vs-dogs CNN failed: out of file handles" in _errors(at)
+    assert _errors(at) == ["Training CS-577 Homework 4's CNN failed: out of file handles"]
 
 
 def _linked(query: dict[str, str]):

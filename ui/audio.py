@@ -7,7 +7,6 @@ for a click (:func:`ui.widgets.wait_for_click`); the pure parts live in :mod:`co
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, settings, viz
-from core.audio.comparison import EXERCISE, Comparison, forest_label, network_label
+from core.audio.comparison import EXERCISE, Comparison, network_label
 from core.audio.feature_dataset import audio_features, clip_features
 from core.audio.features import FeatureSettings, feature_work
-from core.audio.forest import fit_forest, forest_probabilities, train_forest
+from core.audio.forest import fit_forest, forest_label
 from core.audio.sources import (
     data_work,
     npy_upload_dataset,
@@ -32,14 +31,14 @@ from core.cache import stable_hash
 from core.datasets import Dataset, load_dataset
 from core.datasets.audio import AXIS_ORDERS, NPY_FILES, data_dir_wav_folders
 from core.datasets.wav import clip_samples, read_wav, summarise_errors, wav_bytes
-from core.training import TrainingProgress, load_model, prestart, train
+from core.models.forest import forest_probabilities
+from core.training import TrainConfig, load_model
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import shared_radio
+from ui.training import Planned, training_section
 from ui.widgets import (
     dataset_banner,
     mark_prepared,
-    progress_reporter,
-    show_failure,
     show_value_error,
     wait_for_click,
 )
@@ -239,52 +238,19 @@ def show_data(data: AudioData) -> None:
 # Training
 
 
-def train_button(comparison: Comparison, features: Dataset) -> tuple[Comparison, bool]:
-    """The 'Train all three' button; a click trains what has not run with these choices. Returns the comparison and the click."""
-    if comparison.pending:
-        prestart()  # start the training workers (and their TensorFlow) before the click, not after
-    clicked = st.button(
-        "Train all three" if comparison.pending else "All three trained: shown below",
-        type="primary", icon=":material/play_arrow:", disabled=not comparison.pending, key="train_all",
-        help="Trains what has not run with these settings yet; every result is cached on disk.",
-    )
-    if clicked and comparison.pending:
-        comparison = _train_missing(comparison, features)
-    return comparison, clicked
-
-
-def _train_missing(comparison: Comparison, features: Dataset) -> Comparison:
-    """Train the forest and the networks that have not run, one progress bar for all; a failure skips one model only."""
-    report, clear = progress_reporter("Training…")
-    forest, networks = comparison.forest, dict(comparison.networks)
-    steps = [("forest", None), *comparison.configs.items()]
-    for position, (role, config) in enumerate(steps):
-        label = forest_label(comparison.trees) if config is None else network_label(config)
-
-        def scaled(progress: TrainingProgress, position: int = position, label: str = label) -> None:
-            report(dataclasses.replace(progress, fraction=(position + progress.fraction) / len(steps),
-                                       message=f"{label} ({position + 1} of {len(steps)}): {progress.message}"))
-
-        try:
-            if config is None:
-                if forest is None:
-                    scaled(TrainingProgress(0.0, "fitting the trees…"))
-                    forest = train_forest(features, comparison.trees)
-            elif role not in networks:
-                networks[role] = train(config, features, on_progress=scaled)
-        except ValueError as error:
-            show_value_error(error)
-        except Exception as error:  # a failed fit must not take the page down with it
-            show_failure(f"Training {label}", error)
-    clear()
-    return dataclasses.replace(comparison, forest=forest, networks=networks)
+def train_section(features: Dataset, configs: dict[str, TrainConfig]) -> Comparison:
+    """The 'Train all three' button (the shared training helper) and the comparison of what has run, by role."""
+    planned = [Planned(network_label(config), config, features) for config in configs.values()]
+    done = training_section(planned, key="train_all", button="Train all three")
+    runs = {role: done[network_label(config)] for role, config in configs.items() if network_label(config) in done}
+    return Comparison(dict(configs), runs)
 
 
 # ---------------------------------------------------------------------------------------------
 # Results
 
 
-def show_results(comparison: Comparison, data: AudioData, *, clicked: bool) -> None:
+def show_results(comparison: Comparison, data: AudioData) -> None:
     """The comparison table and downloads, confusion matrices, per-class accuracy, curves, and labelling your own clip."""
     features = data.features
     if comparison.is_empty:
@@ -294,7 +260,7 @@ def show_results(comparison: Comparison, data: AudioData, *, clicked: bool) -> N
     for label, result in labelled.items():
         if result.diverged:
             st.warning(f"{label}: {result.message}", icon=":material/warning:")
-    if comparison.pending and not clicked:
+    if comparison.pending:
         st.caption("Some models have not run with these settings yet; their columns are missing until you train.")
     rows = pd.DataFrame(comparison.rows(features))
     st.dataframe(
@@ -308,8 +274,9 @@ def show_results(comparison: Comparison, data: AudioData, *, clicked: bool) -> N
         },
     )
     download_csv_button(rows, "audio_models_results.csv", key="download_results")
-    if labelled:
-        for column, (role, result) in zip(st.columns(len(labelled)), comparison.networks.items()):
+    networks = {role: run for role, run in comparison.runs.items() if role != "forest"}
+    if networks:
+        for column, (role, result) in zip(st.columns(len(networks)), networks.items()):
             with column:
                 download_model_button(result, key=f"download_{role}", label=f"{network_label(result.config)} (.keras)")
     if comparison.forest is not None:
@@ -318,8 +285,8 @@ def show_results(comparison: Comparison, data: AudioData, *, clicked: bool) -> N
             "pickle, and loading a pickle can run code."
         )
     _show_errors_per_class(comparison.predictions, features)
-    if labelled:
-        history = charts.history_frame({label: result.history for label, result in labelled.items()}, held_out="validation")
+    if comparison.networks:
+        history = charts.history_frame({label: result.history for label, result in comparison.networks.items()}, held_out="validation")
         accuracy_column, loss_column = st.columns(2)
         accuracy_column.altair_chart(charts.learning_curves(history, metric="accuracy"), width="stretch")
         loss_column.altair_chart(charts.learning_curves(history, metric="loss"), width="stretch")
@@ -373,9 +340,10 @@ def _label_your_clip(comparison: Comparison, features: Dataset) -> None:
     st.audio(clip_upload.getvalue(), format="audio/wav")
     outputs = {}
     if comparison.forest is not None:
-        forest = forest_model(features.fingerprint, comparison.forest.trees, features)
-        outputs[forest_label(comparison.forest.trees)] = forest_probabilities(forest, image, features.num_classes)[0]
-    for label, result in comparison.labelled.items():
+        trees = comparison.forest.config.model_kwargs["trees"]
+        forest = forest_model(features.fingerprint, trees, features)
+        outputs[forest_label(trees)] = forest_probabilities(forest, image, features.num_classes)[0]
+    for label, result in comparison.networks.items():
         outputs[label] = load_model(result).predict(image, verbose=0)[0]
     for column, (label, probabilities) in zip(st.columns(max(1, len(outputs))), outputs.items()):
         column.altair_chart(

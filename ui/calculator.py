@@ -13,7 +13,12 @@ from core.calculator.check import MEMORY_UNITS, check_answer
 from core.calculator.columns import Column
 from core.calculator.keras_check import comparison_rows, keras_counts
 from core.calculator.presets import RENAMED_KEYS, preset
-from core.calculator.table import TABLE_COLUMNS, TYPE_COLUMN, column_uses, parse_input_shape
+from core.calculator.table import (
+    TABLE_COLUMNS,
+    TYPE_COLUMN,
+    column_uses,
+    parse_input_shape,
+)
 from ui.export import download_csv_button
 from ui.shareable import bind_query_param, publish_query_param
 from ui.widgets import show_failure, show_value_error

@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, settings
-from core.training import prestart
 from core.cifar import (
     CS577,
     ELEC576,
@@ -23,10 +22,11 @@ from core.cifar import (
     runs_table,
 )
 from core.datasets import Dataset, load_dataset
-from core.training import RunResult, cached_result, list_cached_runs, train
+from core.training import RunResult, list_cached_runs
 from core.uploads import UploadError, open_image
 from ui.export import download_csv_button, download_model_button
-from ui.widgets import progress_reporter, show_failure, show_value_error
+from ui.training import Planned, training_section
+from ui.widgets import show_value_error
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 PERCENT = st.column_config.NumberColumn(format="percent")
@@ -51,50 +51,17 @@ def apply_preset() -> None:
 
 
 def train_section(planned: list[LabSettings], sweep_control: str | None) -> list[RunResult | None]:
-    """The planned runs' cached results, the Train button, and training the missing runs when it is clicked."""
+    """The planned runs: cached ones at once, the others trained when the (shared) Train button is clicked."""
     try:
-        configs = [(plan, plan.train_config()) for plan in planned]
-        current: list[RunResult | None] = [cached_result(config, lab_dataset(plan)) for plan, config in configs]
+        runs = [Planned(plan_label(plan, sweep_control), plan.train_config(), lab_dataset(plan)) for plan in planned]
     except ValueError as error:
         show_value_error(error)
         st.stop()
-    pending = [index for index, result in enumerate(current) if result is None]
-    if pending:
-        prestart()  # start the training workers (and their TensorFlow) before the click, not after
-
-    clicked = st.button(
-        ("Train" if len(pending) == 1 else f"Train {len(pending)} runs") if pending else "Trained: results below",
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=not pending,
-        key="train",
+    done = training_section(
+        runs, key="train", button=lambda pending: "Train" if pending == 1 else f"Train {pending} runs",
         help="Runs never start on their own; every finished run is cached on disk.",
     )
-    if clicked and pending:
-        failed = False
-        for position, index in enumerate(pending):
-            plan, config = configs[index]
-            what = plan_label(plan, sweep_control)
-            report, clear = progress_reporter(f"Run {position + 1} of {len(pending)} ({what})…")
-            try:
-                current[index] = train(config, lab_dataset(plan), on_progress=report)
-            except ValueError as error:
-                failed = True
-                show_value_error(error)
-            except Exception as error:  # a failed fit must not take the page down with it
-                failed = True
-                show_failure(f"Training {what}", error)
-            clear()
-        if not failed:
-            # Everything is in the cache now; start over so the button and table reflect it.
-            st.rerun()
-        pending = [index for index, result in enumerate(current) if result is None]
-
-    if pending:
-        st.info(
-            f"{len(pending)} of {len(configs)} configuration(s) not trained yet. Click **Train**.",
-            icon=":material/hourglass_empty:",
-        )
+    current = [done.get(run.label) for run in runs]
     for result in current:
         if result is not None and result.diverged:
             st.error(f"Run {result.key[:6]} diverged and was recorded as such. {result.message}", icon=":material/warning:")

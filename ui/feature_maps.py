@@ -16,7 +16,8 @@ from core.datasets.images import decode_resized
 from core.homework import NETWORKS
 from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
-from ui.widgets import progress_reporter, show_failure, show_value_error
+from ui.training import Planned, training_section
+from ui.widgets import show_value_error
 
 NETWORK = NETWORKS["cats_dogs_cnn"]
 HOMEWORK_NAME = NETWORK.source.name
@@ -56,19 +57,9 @@ def model_section(size: int) -> None:
 
 
 def train_section(config: training.TrainConfig, dataset: Dataset) -> training.RunResult | None:
-    """The Train button and the run it trains, or the run already cached with these settings."""
-    if not st.button("Train", type="primary", key="fm_train"):
-        return training.cached_result(config, dataset)
-    progress, done = progress_reporter(f"Training {HOMEWORK_NAME}'s CNN…")
-    result = None
-    try:
-        result = training.train(config, dataset, on_progress=progress)
-    except ValueError as error:
-        show_value_error(error)
-    except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
-        show_failure("Training the cats-vs-dogs CNN", error)
-    done()
-    return result
+    """The Train button (the shared training helper) and the run it trains, or the run already cached with these settings."""
+    label = f"{HOMEWORK_NAME}'s CNN"
+    return training_section([Planned(label, config, dataset)], key="fm_train").get(label)
 
 
 def results_section(result: training.RunResult, dataset: Dataset) -> None:

@@ -15,7 +15,13 @@ from core import settings
 from core.budget import WorkEstimate
 from core.cache import stable_hash
 from core.datasets import Dataset
-from core.datasets.images import is_folder_decoded, load_image_folder, load_image_zip, plan_image_folder, plan_image_zip
+from core.datasets.images import (
+    is_folder_decoded,
+    load_image_folder,
+    load_image_zip,
+    plan_image_folder,
+    plan_image_zip,
+)
 from ui.shareable import shared_selectbox
 from ui.widgets import is_prepared, mark_prepared, wait_for_click
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,7 @@ from core.sequence import (
     reported_rows,
     results_table,
 )
-from core.training import RunResult, TrainConfig, TrainingProgress, train
+from core.training import RunResult
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import (
     bind_query_param,
@@ -32,7 +31,6 @@ from ui.shareable import (
     shared_selectbox,
     shared_toggle,
 )
-from ui.widgets import progress_reporter, show_failure, show_value_error
 
 UNIT_CHOICES = (50, 128, 300, "other")
 OPTIMIZER_NAMES = {"rmsprop": "RMSProp", "adam": "Adam"}
@@ -111,37 +109,6 @@ def controls() -> SequenceControls:
     return SequenceControls(
         list(kinds), units, int(batch_size), optimizer, learning_rate_text, int(epochs), int(train_size), bool(one_cycle), int(time_limit)
     )
-
-
-def train_missing(pending: list[TrainConfig], dataset: Dataset, found: dict[str, RunResult]) -> None:
-    """Train each pending model in turn under one progress bar, adding finished runs to ``found``."""
-    report, clear = progress_reporter("Training…")
-    for position, config in enumerate(pending):
-        label = model_label(config)
-
-        def scaled(progress: TrainingProgress, position: int = position, label: str = label) -> None:
-            report(
-                dataclasses.replace(
-                    progress,
-                    fraction=(position + progress.fraction) / len(pending),
-                    message=f"{label} ({position + 1} of {len(pending)}): {progress.message}",
-                )
-            )
-
-        try:
-            found[config.architecture] = train(config, dataset, on_progress=scaled)
-        except ValueError as error:
-            show_value_error(error)
-        except Exception as error:  # a failed fit must not take the page down with it
-            show_failure(f"Training {label}", error)
-    clear()
-    trained_now = [found[config.architecture] for config in pending if config.architecture in found]
-    if trained_now:
-        st.success(
-            f"Trained {', '.join(model_label(run.config) for run in trained_now)} in "
-            f"{sum(run.train_seconds for run in trained_now):.0f} s; these settings now open at once from the cache.",
-            icon=":material/check_circle:",
-        )
 
 
 def show_results(results: list[RunResult], dataset: Dataset) -> None:

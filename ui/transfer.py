@@ -11,10 +11,11 @@ import streamlit as st
 from core import charts, settings, transfer
 from core.datasets import Dataset
 from core.datasets.images import decode_resized
-from core.training import RunResult
+from core.training import ProgressCallback, RunResult, TrainConfig, TrainingProgress, cached_result
 from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
-from ui.widgets import progress_reporter, show_failure, show_value_error
+from ui.training import Planned, training_section
+from ui.widgets import show_value_error
 
 PHOTO_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
@@ -81,42 +82,46 @@ def memory_section(dataset: Dataset, kind: str, modes: list[str], *, batch_size:
 def train_section(
     dataset: Dataset, spec: transfer.BaseSpec | None, modes: list[str], *, source_task: Dataset | None, **options: Any
 ) -> tuple[list[transfer.ModeResult], RunResult | None, transfer.BaseSpec | None]:
-    """The Train button, then each mode's run (trained on a click, else from the cache).
+    """The Train button (the shared training helper) and each mode's run, trained on a click or from the cache.
 
     With the offline demo's ``source_task``, the source CNN comes first and its convolutions are
-    the base. Returns the results, that source run (or ``None``) and the base used.
+    the base: the first mode's preparation trains it. Returns the results, that source run (or
+    ``None``) and the base used.
     """
-    clicked = st.button("Train", type="primary", key="tl_train", disabled=not modes)
-    results: list[transfer.ModeResult] = []
-    source_run = None
-    try:
-        if source_task is not None:
-            if clicked:
-                report, done = progress_reporter("Training the source CNN on digits 0–4…")
-                source_run = transfer.train_source(source_task, on_progress=report)
-                done()
-            else:
-                from core.training import cached_result
+    source_run = cached_result(transfer.source_config(), source_task) if source_task is not None else None
+    if source_run is not None:
+        spec = transfer.source_spec(source_run)
 
-                source_run = cached_result(transfer.source_config(), source_task)
-            if source_run is not None:
-                spec = transfer.source_spec(source_run)
+    def base(report: ProgressCallback) -> transfer.BaseSpec:
+        if spec is not None:
+            return spec
+        assert source_task is not None
+        report(TrainingProgress(0.0, "Training the source CNN on digits 0–4…"))
+        return transfer.source_spec(transfer.train_source(source_task, on_progress=report))
+
+    def planned(mode: str) -> Planned:
+        def prepare(report: ProgressCallback) -> tuple[TrainConfig, Dataset]:
+            config, data, _feature_pass = transfer.mode_inputs(mode, dataset, base(report), on_progress=report, **options)
+            return config, data
+
+        def lookup() -> RunResult | None:
+            found = transfer.cached_mode(mode, dataset, spec, **options) if spec is not None else None
+            return found.run if found is not None else None
+
+        return Planned(transfer.MODE_LABELS[mode], prepare=prepare, lookup=lookup)
+
+    try:
+        training_section([planned(mode) for mode in modes], key="tl_train")
+        if source_task is not None and spec is None:
+            source_run = cached_result(transfer.source_config(), source_task)
+            spec = transfer.source_spec(source_run) if source_run is not None else None
         if spec is not None:
             st.caption(f"Base: {spec.description}.")
-            for mode in modes:
-                if clicked:
-                    report, done = progress_reporter(f"{transfer.MODE_LABELS[mode]}…")
-                    results.append(transfer.run_mode(mode, dataset, spec, on_progress=report, **options))
-                    done()
-                else:
-                    found = transfer.cached_mode(mode, dataset, spec, **options)
-                    if found is not None:
-                        results.append(found)
+            found = [transfer.cached_mode(mode, dataset, spec, **options) for mode in modes]
+            return [result for result in found if result is not None], source_run, spec
     except ValueError as error:
         show_value_error(error)
-    except Exception as error:  # noqa: BLE001 - an unexpected failure is shown, never a traceback
-        show_failure("Training for transfer learning", error)
-    return results, source_run, spec
+    return [], source_run, spec
 
 
 def results_section(

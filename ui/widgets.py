@@ -7,8 +7,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.budget import WorkEstimate
-from core.errors import user_message, without_paths
 from core.datasets import Dataset
+from core.errors import user_message, without_paths
 from core.training import TrainingProgress
 
 

@@ -11,7 +11,12 @@ import time
 
 import numpy as np
 
-from core.audio.features import FeatureSettings, band_statistics, feature_work, log_mel_features
+from core.audio.features import (
+    FeatureSettings,
+    band_statistics,
+    feature_work,
+    log_mel_features,
+)
 from core.budget import check_memory
 from core.cache import DiskCache, cached_arrays, stable_hash
 from core.datasets import Dataset, stratified_split

@@ -18,7 +18,13 @@ from core.audio.comparison import EXERCISE
 from core.budget import WorkEstimate, check_memory
 from core.cache import DiskCache
 from core.datasets import Dataset
-from core.datasets.audio import NPY_FILES, audio_npy_dataset, folder_work, fsdd_recordings, zip_work
+from core.datasets.audio import (
+    NPY_FILES,
+    audio_npy_dataset,
+    folder_work,
+    fsdd_recordings,
+    zip_work,
+)
 from core.datasets.synthetic_sounds import SYNTHETIC_CLASSES, synthetic_work
 from core.uploads import AUDIO_SUFFIXES, load_npy, npy_header, safe_extract_zip
 

@@ -14,7 +14,13 @@ never this package:
 from core.calculator.keras_check import keras_layers_for
 from core.calculator.kinds import KINDS, LAYER_TYPES, describe_layers
 from core.calculator.layer_kind import LayerKind
-from core.calculator.network import DTYPE_BYTES, MEBIBYTE, MEGABYTE, OPTIMIZER_SLOTS, analyze
+from core.calculator.network import (
+    DTYPE_BYTES,
+    MEBIBYTE,
+    MEGABYTE,
+    OPTIMIZER_SLOTS,
+    analyze,
+)
 from core.calculator.report import LayerReport, NetworkReport
 from core.calculator.validation import MAX_COUNT, MAX_SIZE, shown_number
 

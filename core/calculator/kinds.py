@@ -15,7 +15,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.calculator.columns import Blank, Column, Editor, checked, fraction, pair_text, padding_cell, size_or_pair, whole_number
+from core.calculator.columns import (
+    Blank,
+    Column,
+    Editor,
+    checked,
+    fraction,
+    padding_cell,
+    pair_text,
+    size_or_pair,
+    whole_number,
+)
 from core.calculator.layer_kind import (
     Figures,
     KerasOptions,
@@ -31,7 +41,15 @@ from core.calculator.layer_kind import (
     sliding_window,
 )
 from core.calculator.report import LayerReport
-from core.calculator.validation import MAX_SIZE, Shape, flag, image_shape, positive_int, rate, shown_number
+from core.calculator.validation import (
+    MAX_SIZE,
+    Shape,
+    flag,
+    image_shape,
+    positive_int,
+    rate,
+    shown_number,
+)
 
 # The browser keeps typed sizes short; the columns' parsers check again, since a table can also
 # arrive through the session.

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.calculator.columns import Column, pair_text
 from core.calculator.report import LayerReport
-from core.calculator.validation import Shape, image_shape, pair, padding
+from core.calculator.validation import Shape, image_shape, padding, pair
 
 Layer = Mapping[str, Any]
 

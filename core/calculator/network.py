@@ -14,7 +14,12 @@ from typing import Any
 
 from core.calculator.kinds import kind_of
 from core.calculator.report import LayerReport, NetworkReport
-from core.calculator.validation import Shape, check_countable, check_input_shape, shown_number
+from core.calculator.validation import (
+    Shape,
+    check_countable,
+    check_input_shape,
+    shown_number,
+)
 
 # Extra state per trainable weight that each optimiser keeps: Adam has first and second moments,
 # RMSprop a running mean of squared gradients, SGD with momentum a velocity.

@@ -10,7 +10,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.calculator.columns import SEPARATOR, Blank, Column, blank_to_none, quoted, too_long
+from core.calculator.columns import (
+    SEPARATOR,
+    Blank,
+    Column,
+    blank_to_none,
+    quoted,
+    too_long,
+)
 from core.calculator.kinds import KINDS, LAYER_TYPES
 from core.calculator.validation import MAX_SIZE
 

@@ -23,7 +23,13 @@ from core.cifar.choices import (
     format_value,
 )
 from core.cifar.config import PRESETS, LabSettings
-from core.cifar.runs import activation_statistics_rows, is_lab_run, reported_figures, run_label, runs_table
+from core.cifar.runs import (
+    activation_statistics_rows,
+    is_lab_run,
+    reported_figures,
+    run_label,
+    runs_table,
+)
 from core.cifar.sweeps import SWEEPABLE, plan_label, sweep
 from core.models.cifar import ACTIVATIONS
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.base import Dataset, DatasetError, Location, nonempty_file, register_loader, subsample
+from core.datasets.base import (
+    Dataset,
+    DatasetError,
+    Location,
+    nonempty_file,
+    register_loader,
+    subsample,
+)
 from core.datasets.digits import DIGITS_SOURCE, digits_arrays
 from core.datasets.keras_source import keras_datasets_dir, network_available
 

@@ -30,6 +30,7 @@ import numpy as np
 from core.cache import CacheWriteError, DiskCache, key_lock, stable_hash
 from core.datasets import Dataset
 from core.errors import is_disk_full
+from core.models.forest import FOREST_ARCHITECTURE
 from core.training.config import (
     FitOutcome,
     ProgressCallback,
@@ -262,7 +263,7 @@ def list_cached_runs(
 def load_model(result: RunResult) -> Any:
     """The trained Keras model of a run, loaded with ``safe_mode=True``."""
     if result.model_path is None or not result.model_path.is_file():
-        raise FileNotFoundError(f"run {result.key} has no saved model")
+        raise FileNotFoundError(f"run {result.key} has no saved model (a random forest keeps none, and an evicted run lost its)")
     return _load_model_cached(str(result.model_path), result.model_path.stat().st_mtime)
 
 
@@ -271,7 +272,8 @@ def load_model(result: RunResult) -> Any:
 
 
 def _write_entry(folder: Path, key: str, config: TrainConfig, dataset: Dataset, outcome: FitOutcome) -> None:
-    (folder / "model.keras").write_bytes(outcome.model_bytes)
+    if outcome.model_bytes:  # a random forest keeps no model (it would be a pickle)
+        (folder / "model.keras").write_bytes(outcome.model_bytes)
     np.save(folder / "predictions.npy", outcome.test_predictions, allow_pickle=False)
     record = {
         "key": key,
@@ -320,8 +322,10 @@ def _read_entry(folder: Path) -> RunResult | None:
             (name, tuple(value) if isinstance(value, list) else value) for name, value in config_fields["model_options"]
         )
         config = TrainConfig(**config_fields)
-        model_path = folder / "model.keras"
-        if model_path.is_symlink() or not model_path.is_file() or model_path.stat().st_size == 0:
+        model_path: Path | None = folder / "model.keras"
+        if config.architecture == FOREST_ARCHITECTURE:
+            model_path = None  # scored, never kept: a saved forest would be a pickle
+        elif model_path.is_symlink() or not model_path.is_file() or model_path.stat().st_size == 0:
             return None
         history = {name: [float(value) for value in values] for name, values in record["history"].items()}
         curves_on = record.get("curves_on", "test")
@@ -394,7 +398,7 @@ def _load_entry(cache: DiskCache, key: str) -> RunResult | None:
     """The valid stored run for ``key``; broken entries met on the way are discarded, so the key retrains."""
     for folder in cache.candidates(RUNS_NAMESPACE, key):
         result = _read_entry(folder)
-        if result is not None and _model_file_intact(folder / "model.keras"):
+        if result is not None and (result.model_path is None or _model_file_intact(result.model_path)):
             return result
         cache.discard_entry(folder)
     return None

@@ -486,12 +486,15 @@ class DaskExecutor(Executor):
             _LOGGER.warning("could not start the training workers: %s", error)
 
     def close(self) -> None:
+        # Bounded: a worker stuck in a fit must not keep the server (or the test run) from exiting.
         with self._starting:
-            if self._client is not None:
-                self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
-            self._client = self._cluster = None
+            try:
+                if self._client is not None:
+                    self._client.close(timeout=10)
+                if self._cluster is not None:
+                    self._cluster.close(timeout=20)
+            finally:
+                self._client = self._cluster = None
 
     # -- fits -------------------------------------------------------------------------------
 

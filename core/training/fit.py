@@ -26,6 +26,12 @@ from keras.src.random import seed_generator
 
 from core.datasets import Dataset
 from core.models import build_model
+from core.models.forest import (
+    FOREST_ARCHITECTURE,
+    fit_forest,
+    forest_probabilities,
+    tree_nodes,
+)
 from core.training.config import (
     OPTIMIZERS,
     FitCancelled,
@@ -214,6 +220,8 @@ def fit(
     should_stop: Callable[[], bool] | None = None,
 ) -> FitOutcome:
     """Build, train and score ``config`` on ``dataset``; raises :class:`FitCancelled` when ``should_stop`` says so."""
+    if config.architecture == FOREST_ARCHITECTURE:
+        return fit_random_forest(config, dataset, report)
     begun = time.time()
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
@@ -320,3 +328,34 @@ def score(predictions: np.ndarray, labels: np.ndarray, binary: bool) -> tuple[fl
         loss = -np.mean(np.log(probabilities))
         accuracy = np.mean(predictions.argmax(axis=1) == labels)
     return float(loss), float(accuracy)
+
+
+def fit_random_forest(config: TrainConfig, dataset: Dataset, report: ProgressCallback) -> FitOutcome:
+    """Fit and score a random forest (``model_options``: ``trees``); it keeps no model, only what it scored."""
+    begun = time.time()
+    report(TrainingProgress(0.0, "Fitting the trees…"))
+    started = time.perf_counter()
+    forest = fit_forest(dataset.x_train, dataset.y_train, trees=int(config.model_kwargs.get("trees", 100)), seed=config.seed)
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    probabilities = forest_probabilities(forest, dataset.x_test, dataset.num_classes)
+    predict_seconds = time.perf_counter() - started
+    test_loss, test_accuracy = score(probabilities, dataset.y_test.astype(np.int64), False)
+    nodes = tree_nodes(forest)
+    return FitOutcome(
+        status="ok",
+        message=f"Fitted {len(forest.estimators_)} trees ({nodes:,} nodes) in {train_seconds:.1f} s.",
+        history={},
+        epochs_run=1,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        params=nodes,
+        trainable_params=nodes,
+        train_seconds=train_seconds,
+        predict_seconds=predict_seconds,
+        test_predictions=probabilities,
+        model_bytes=b"",  # never a pickle of the forest
+        process=f"{os.getpid()}@{socket.gethostname()}",
+        started_at=begun,
+        finished_at=time.time(),
+    )

@@ -19,8 +19,20 @@ memory guard (:mod:`~core.transfer.memory`) checks the calculator's estimate aga
 available; :mod:`~core.transfer.imagenet` names an image's ImageNet classes with the full VGG16.
 """
 
-from core.transfer.bases import BaseSpec, base_model, prepared_dataset, preprocess, source_spec, vgg16_spec
-from core.transfer.digits import DigitsTransferTask, digits_transfer_task, source_config, train_source
+from core.transfer.bases import (
+    BaseSpec,
+    base_model,
+    prepared_dataset,
+    preprocess,
+    source_spec,
+    vgg16_spec,
+)
+from core.transfer.digits import (
+    DigitsTransferTask,
+    digits_transfer_task,
+    source_config,
+    train_source,
+)
 from core.transfer.features import (
     FEATURES_NAMESPACE,
     FeaturePass,
@@ -46,6 +58,7 @@ from core.transfer.modes import (
     cached_mode,
     comparison_rows,
     mode_config,
+    mode_inputs,
     run_mode,
     verdict,
 )
@@ -71,7 +84,7 @@ __all__ = [
     "ImagenetStatus", "imagenet_status", "imagenet_top5",
     "MemoryEstimate", "base_input_shape", "check_memory", "estimate_memory", "estimate_table", "homework_case_summary",
     "refusals",
-    "DEFAULT_LEARNING_RATES", "MODE_LABELS", "MODES", "ModeResult", "cached_mode", "comparison_rows", "mode_config",
+    "DEFAULT_LEARNING_RATES", "MODE_LABELS", "MODES", "ModeResult", "cached_mode", "comparison_rows", "mode_config", "mode_inputs",
     "run_mode", "verdict",
     "CLASS_INDEX_FILE", "FULL_WEIGHTS_FILE", "NOTOP_WEIGHTS_FILE", "PREFETCH_COMMAND", "WEIGHTS_ENV", "WeightsStatus",
     "check_vgg16_weights", "file_digest", "keras_cache_weights_path", "locate_vgg16_weights", "resolve_vgg16_weights",

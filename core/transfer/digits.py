@@ -9,6 +9,7 @@ import numpy as np
 from core.datasets import Dataset, stratified_split
 from core.training import ProgressCallback, RunResult, TrainConfig, train
 
+
 @dataclass(frozen=True)
 class DigitsTransferTask:
     """A source task with plenty of data and a different target task with very little."""

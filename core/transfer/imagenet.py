@@ -19,6 +19,7 @@ from core.transfer.weights import (
     locate_vgg16_weights,
 )
 
+
 @dataclass(frozen=True)
 class ImagenetStatus:
     """Whether the full VGG16 (with its 1,000-class top) and the class names are on this machine."""

@@ -11,7 +11,12 @@ from core.cache import DiskCache
 from core.datasets import Dataset
 from core.training import ProgressCallback, RunResult, TrainConfig, cached_result, train
 from core.transfer.bases import BaseSpec, prepared_dataset
-from core.transfer.features import FEATURES_NAMESPACE, FeaturePass, bottleneck_features, features_key
+from core.transfer.features import (
+    FEATURES_NAMESPACE,
+    FeaturePass,
+    bottleneck_features,
+    features_key,
+)
 
 MODES = ("feature_extraction", "fine_tune", "from_scratch")
 MODE_LABELS = {
@@ -80,10 +85,10 @@ def mode_config(
     return TrainConfig("transfer_full", model_options=model_options, epochs=epochs, batch_size=batch_size, learning_rate=rate, seed=seed)
 
 
-def run_mode(
+def mode_inputs(
     mode: str, dataset: Dataset, spec: BaseSpec, *, on_progress: ProgressCallback | None = None, **settings: Any
-) -> ModeResult:
-    """Train one mode on ``dataset`` (raw ``uint8`` images), reusing cached features and runs.
+) -> tuple[TrainConfig, Dataset, FeaturePass | None]:
+    """What one mode trains on: its configuration and data, with the frozen base's features computed (and cached) first.
 
     ``settings`` are :func:`mode_config`'s (epochs, batch size, learning rate, augmentation, seed).
     The cache key of a run that uses weights does not contain the weights' path (a re-upload may
@@ -93,8 +98,16 @@ def run_mode(
     data = prepared_dataset(dataset, spec.kind)
     if config.architecture == "transfer_head":
         features, feature_pass = bottleneck_features(spec, data, on_progress=on_progress)
-        return ModeResult(mode, train(config, features, on_progress=on_progress), feature_pass, True)
-    return ModeResult(mode, train(config, data, on_progress=on_progress), None, False)
+        return config, features, feature_pass
+    return config, data, None
+
+
+def run_mode(
+    mode: str, dataset: Dataset, spec: BaseSpec, *, on_progress: ProgressCallback | None = None, **settings: Any
+) -> ModeResult:
+    """Train one mode on ``dataset`` (raw ``uint8`` images), reusing cached features and runs."""
+    config, data, feature_pass = mode_inputs(mode, dataset, spec, on_progress=on_progress, **settings)
+    return ModeResult(mode, train(config, data, on_progress=on_progress), feature_pass, feature_pass is not None)
 
 
 def cached_mode(mode: str, dataset: Dataset, spec: BaseSpec, **settings: Any) -> ModeResult | None:
