@@ -1,8 +1,9 @@
 """Class-sized load on one Streamlit server, simulated at the protocol level (no browsers).
 
 DL Lab's copy of ``../shared/tools/class_load.py`` (a user's clone has no ``../shared``), with one
-change: a student keeps every cookie the server sets, as a browser does, so a reverse proxy's
-sticky-session cookie keeps the student on one app process. ``benchmarks/class_load.py`` drives it.
+changes: a student keeps every cookie the server sets, as a browser does, so a reverse proxy's
+sticky-session cookie keeps the student on one app process; and the training queue's notice
+("2nd in line, about 40 s") counts as a waiting notice. ``benchmarks/class_load.py`` drives it.
 
 usage:
   python class_load.py load   --url http://127.0.0.1:8601 --students 25 [--rounds 2] [--pages a,b]
@@ -362,7 +363,7 @@ class Student:
                 elif ekind == "progress":
                     run.progress_updates += 1
                     run.last_progress_text = element.progress.text[:200]
-                    if "Waiting for another training" in element.progress.text:
+                    if "Waiting for another training" in element.progress.text or " in line" in element.progress.text:
                         run.waiting_notice = True
                 if ekind in ("slider", "number_input", "checkbox", "button", "selectbox", "text_input"):
                     self.widgets.append((ekind, root, getattr(element, ekind)))

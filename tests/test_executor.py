@@ -199,6 +199,37 @@ def test_two_workers_fit_two_runs_at_once_in_two_processes(digits) -> None:
         cluster.close()
 
 
+def test_two_workers_serve_six_students_in_order_of_arrival(digits) -> None:
+    # With several workers Dask alone sends a fit to the worker holding its data and steals work
+    # back and forth; the executor holds fits until a worker is free, so the order still holds.
+    cluster = DaskExecutor(n_workers=2)
+    try:
+        cluster.client()
+        deadline = time.monotonic() + 60
+        while len(cluster.worker_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        outcomes = {}
+
+        def keep(request: FitRequest, outcome) -> str:
+            outcomes[request.label] = outcome
+            return request.label
+
+        jobs = [
+            cluster.submit([FitRequest(f"order{index}", _config(epochs=8, seed=70 + index), digits, str(index), 5)], keep)
+            for index in range(6)
+        ]
+        for job in jobs:
+            cluster.wait(job)
+        started = [outcomes[str(index)].started_at for index in range(6)]
+        finished = [outcomes[str(index)].finished_at for index in range(6)]
+        # Students 3 and 4 start only when an earlier student's fit is over: never ahead of them.
+        for later in range(2, 6):
+            assert started[later] >= min(finished[:later]) - 0.05, (started, finished)
+        assert max(finished[:2]) <= min(finished[4:]) + 0.05
+    finally:
+        cluster.close()
+
+
 def test_settings() -> None:
     assert executor_module.worker_count() == max(1, (os.cpu_count() or 2) // 2)
     for raw, expected in (("0", 0), ("3", 3), ("lots", max(1, (os.cpu_count() or 2) // 2))):
