@@ -25,20 +25,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import print_table
+from scripts.browser import CHROMIUM, CHROMIUM_ARGS
 from ui.catalog import TOPIC_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # Home first, as a student following the instructor's link to the app would; then every page.
 PAGE_PATHS: tuple[str, ...] = ("/",) + tuple("/" + Path(topic.path).stem for topic in TOPIC_PAGES)
 # Pages that never train are held to hello's speed; training pages, pre-warmed, to 3 s.
@@ -119,7 +109,7 @@ def time_to_title(playwright, url: str, title: str) -> float:
     time.sleep(SETTLE_S)
     with tempfile.TemporaryDirectory(prefix="dllab-chromium-") as profile:
         browser = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport={"width": 1280, "height": 900}
+            profile, executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True, viewport={"width": 1280, "height": 900}
         )
         try:
             page = browser.new_page()

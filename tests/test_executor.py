@@ -6,6 +6,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -174,19 +176,28 @@ def test_a_worker_that_grew_is_restarted_between_fits(digits, monkeypatch) -> No
     assert train(_config(seed=92, epochs=1), digits).status == "ok"
 
 
-def test_two_workers_fit_two_runs_at_once_in_two_processes(digits) -> None:
+@contextmanager
+def _two_workers() -> Iterator[tuple[DaskExecutor, dict, Callable]]:
+    """A local cluster of two started workers, the outcomes by label, and the callback that keeps them."""
     cluster = DaskExecutor(n_workers=2)
     try:
         cluster.client()
         deadline = time.monotonic() + 60
         while len(cluster.worker_pids()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        outcomes = {}
+        outcomes: dict = {}
 
         def keep(request: FitRequest, outcome) -> str:
             outcomes[request.label] = outcome
             return request.label
 
+        yield cluster, outcomes, keep
+    finally:
+        cluster.close()
+
+
+def test_two_workers_fit_two_runs_at_once_in_two_processes(digits) -> None:
+    with _two_workers() as (cluster, outcomes, keep):
         config = _config(epochs=60)
         one = cluster.submit([FitRequest("k1", config, digits, "one", 5)], keep)
         two = cluster.submit([FitRequest("k2", _config(epochs=60, seed=1), digits, "two", 5)], keep)
@@ -195,25 +206,12 @@ def test_two_workers_fit_two_runs_at_once_in_two_processes(digits) -> None:
         first, second = outcomes["one"], outcomes["two"]
         assert first.process != second.process  # two worker processes
         assert first.started_at < second.finished_at and second.started_at < first.finished_at  # at the same time
-    finally:
-        cluster.close()
 
 
 def test_two_workers_serve_six_students_in_order_of_arrival(digits) -> None:
     # With several workers Dask alone sends a fit to the worker holding its data and steals work
     # back and forth; the executor holds fits until a worker is free, so the order still holds.
-    cluster = DaskExecutor(n_workers=2)
-    try:
-        cluster.client()
-        deadline = time.monotonic() + 60
-        while len(cluster.worker_pids()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        outcomes = {}
-
-        def keep(request: FitRequest, outcome) -> str:
-            outcomes[request.label] = outcome
-            return request.label
-
+    with _two_workers() as (cluster, outcomes, keep):
         jobs = [
             cluster.submit([FitRequest(f"order{index}", _config(epochs=8, seed=70 + index), digits, str(index), 5)], keep)
             for index in range(6)
@@ -222,12 +220,10 @@ def test_two_workers_serve_six_students_in_order_of_arrival(digits) -> None:
             cluster.wait(job)
         started = [outcomes[str(index)].started_at for index in range(6)]
         finished = [outcomes[str(index)].finished_at for index in range(6)]
-        # Students 3 and 4 start only when an earlier student's fit is over: never ahead of them.
+        # Every later student starts only once an earlier student's fit is over: never ahead of them.
         for later in range(2, 6):
             assert started[later] >= min(finished[:later]) - 0.05, (started, finished)
         assert max(finished[:2]) <= min(finished[4:]) + 0.05
-    finally:
-        cluster.close()
 
 
 def test_settings() -> None:
