@@ -110,6 +110,30 @@ def test_train_shows_results_then_reopens_from_cache() -> None:
 
 
 @pytest.mark.slow
+def test_a_training_that_outlives_its_run_is_followed_then_shown() -> None:
+    # A student clicked Train, then changed a setting: the job goes on, the page follows it with
+    # its place in line and a Cancel button, and once it is done the page shows what it trained.
+    from core.training import RunRequest, current_executor, submit, wait
+
+    dataset = load_dataset("mnist", train_size=200, seed=0)
+    at = _tiny(_page(TRAINING_TIMEOUT), models=["simple_rnn"])
+    ahead = submit([RunRequest(sequence_config("simple_rnn", units=19, epochs=60), dataset, "someone else's")])
+    job = submit([RunRequest(sequence_config("simple_rnn", units=128, epochs=1), dataset, "RNN (128)")])
+    at.session_state["dllab_training_jobs"] = {job.id: ("sequence_models", "train")}
+    at.run()
+    assert not at.exception
+    progress = [element.proto.text for element in at.get("progress")]
+    assert any(text.startswith("Waiting: 2nd in line") for text in progress), progress
+    assert at.button(key="train").disabled and at.button(key="train_cancel_follow")
+    current_executor().cancel(ahead)
+    wait(job)
+    at.run()
+    assert not at.exception and not at.error
+    assert "Trained RNN (128) in" in _texts(at.success)
+    assert list(at.dataframe[0].value["model"]) == ["RNN (128)"] and at.button(key="train").disabled
+
+
+@pytest.mark.slow
 def test_divergence_is_reported_as_diverged_not_a_crash(monkeypatch) -> None:
     import keras
 

@@ -178,6 +178,8 @@ def _follow(job_id: str, key: str) -> None:
     job = current_executor().job(job_id)
     if job is None or job.done:
         _forget(job_id)
+        if job is not None:
+            _keep_outcome(job, key)
         st.rerun(scope="app")  # show the results (or errors) with the rest of the page
         return
     place = current_executor().place(job)
@@ -198,11 +200,25 @@ def _active_job(key: str) -> Job | None:
     """This session's unfinished job for this page's button, if there is one."""
     for job_id, owner in list(st.session_state.get(_JOBS, {}).items()):
         job = current_executor().job(job_id)
+        mine = owner == (_current_page(), key)
         if job is None or job.done:
             _forget(job_id)
-        elif owner == (_current_page(), key):
+            if job is not None and mine:
+                _keep_outcome(job, key)
+        elif mine:
             return job
     return None
+
+
+def _keep_outcome(job: Job, key: str) -> None:
+    """A job that finished after its script run: what it did, shown on the next run as after a click that waited."""
+    labels = {request.key: request.label for request in job.requests}
+    finished = max(job.finished_at.values(), default=job.submitted_at)
+    st.session_state.setdefault(_OUTCOME, {})[key] = _ClickOutcome(
+        tuple(labels[run] for run in job.results if run in labels),
+        finished - job.submitted_at,
+        tuple((labels.get(run, "a model"), error) for run, error in job.errors.items() if not job.cancelled),
+    )
 
 
 def _current_page() -> str:
