@@ -127,8 +127,8 @@ def _wait_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout:
     raise TimeoutError(f"streamlit did not answer {health} within {timeout:.0f} s")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop the server's whole process group: SIGTERM, then SIGKILL if it lingers."""
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stop a process started with its own session, and its children: SIGTERM, then SIGKILL if they linger."""
     if process.poll() is not None:
         return
     try:
@@ -188,7 +188,7 @@ def streamlit_server(
         _wait_healthy(process, port, log_path, timeout)
         yield StreamlitServer(process, port, Path(server_env.get("DLLAB_CACHE_DIR", "")), log_path, server_env)
     finally:
-        _stop(process)
+        stop_process_group(process)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

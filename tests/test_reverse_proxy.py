@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.browser import free_port, streamlit_server
+from scripts.browser import free_port, stop_process_group, streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -60,12 +60,7 @@ def process(arguments: list[str], *, log: Path, env: dict[str, str] | None = Non
     try:
         yield running
     finally:
-        running.terminate()
-        try:
-            running.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            running.kill()
-            running.wait(timeout=10)
+        stop_process_group(running)  # the Dask worker's nanny has a child of its own
 
 
 def wait_for(url: str, *, timeout: float = 60) -> None:
