@@ -176,6 +176,35 @@ def test_a_worker_that_grew_is_restarted_between_fits(digits, monkeypatch) -> No
     assert train(_config(seed=92, epochs=1), digits).status == "ok"
 
 
+def test_a_worker_dask_gave_up_on_is_started_again_and_the_fit_runs(digits) -> None:
+    # On a loaded machine a restarted worker can take longer than Dask's lost-worker timeout to
+    # come back, and Dask then closes its nanny for good: in CI that left a server with no worker
+    # and every later Train waiting forever. The executor keeps its cluster at its size.
+    executor = DaskExecutor(n_workers=1)
+    try:
+        executor.client()
+        cluster = executor._cluster
+        name, nanny = next(iter(cluster.workers.items()))
+        del cluster.workers[name]  # what Dask's SpecCluster does once the timeout has passed
+        cluster.sync(nanny.close)
+        deadline = time.monotonic() + 30
+        while executor.client().nthreads() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not executor.client().nthreads(), "the worker should be gone"
+        outcomes: dict = {}
+
+        def keep(request: FitRequest, outcome) -> str:
+            outcomes[request.label] = outcome
+            return request.label
+
+        job = executor.submit([FitRequest("healed", _config(epochs=1, seed=5), digits, "healed", 5)], keep)
+        executor.wait(job, timeout=180)
+        assert job.done and not job.errors, job.errors
+        assert outcomes["healed"].process != os.getpid() and len(executor.client().nthreads()) == 1
+    finally:
+        executor.close()
+
+
 @contextmanager
 def _two_workers() -> Iterator[tuple[DaskExecutor, dict, Callable]]:
     """A local cluster of two started workers, the outcomes by label, and the callback that keeps them."""

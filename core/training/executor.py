@@ -431,7 +431,7 @@ class DaskExecutor(Executor):
         # worker holding it, and work stealing reshuffles, so measured with two workers all
         # eight students of a class finished together at 57 s instead of one after another.
         self._held: list[_SharedFit] = []
-        self._capacity = (0.0, 1)  # (when measured, worker threads)
+        self._capacity = (0.0, 1)  # (when measured, worker threads); measured at first use
         self._scattered: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._baselines: dict[str, float] = {}
         self._due_restart: set[str] = set()
@@ -455,7 +455,16 @@ class DaskExecutor(Executor):
         # One failure is enough: a worker that died mid-fit (out of memory, say) would likely die
         # again, and the student should hear about it now, not after three silent retries.
         # Saturation 1.0 keeps queued fits on the scheduler, so first come, first served holds.
-        dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0})
+        # A worker that is slow to come back after a restart (TensorFlow's import on a loaded
+        # machine takes well over Dask's default 15 s) must not have its nanny closed for good:
+        # measured in CI, that left the server with no workers and every later Train waiting.
+        dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": 0,
+                "distributed.scheduler.worker-saturation": 1.0,
+                "distributed.deploy.lost-worker-timeout": "1 hour",
+            }
+        )
         if self._scheduler:
             client = Client(self._scheduler, timeout="20s")
         else:
@@ -506,6 +515,7 @@ class DaskExecutor(Executor):
 
     def _start(self, job: Job) -> None:
         self.client()
+        self._heal()
         with self._restarting:
             pass  # let a restart that is under way finish first
         milliseconds = int(job.submitted_at * 1000)
@@ -520,11 +530,27 @@ class DaskExecutor(Executor):
                 shared.jobs.append(job)
         self._dispatch()
 
+    def _heal(self) -> None:
+        """Bring the local cluster back to its size if Dask gave up on a worker (a nanny it closed)."""
+        cluster = self._cluster
+        if cluster is None:
+            return
+        wanted = max(1, self._n_workers if self._n_workers is not None else worker_count())
+        if len(cluster.workers) < wanted:
+            _LOGGER.warning("the training cluster had %d of %d workers; starting the missing ones", len(cluster.workers), wanted)
+            cluster.scale(wanted)
+
     def _worker_threads(self) -> int:
-        """The cluster's worker threads, asked at most every few seconds (workers may join a cluster)."""
+        """The cluster's worker threads, asked at most every few seconds (workers may join a cluster).
+
+        0 while every worker is down (killed, or restarting): asked again at each call then.
+        """
         measured_at, threads = self._capacity
-        if time.monotonic() - measured_at > 5.0:
-            threads = self.workers()
+        if threads == 0 or time.monotonic() - measured_at > 5.0:
+            try:
+                threads = sum(self._client.nthreads().values())
+            except Exception:  # noqa: BLE001 - a cluster going away has no free thread
+                threads = 0
             self._capacity = (time.monotonic(), threads)
         return threads
 
@@ -533,6 +559,11 @@ class DaskExecutor(Executor):
         if self._restarting.locked():
             return  # the restart's worker would lose the data a fit reads; a waiting page calls again
         threads = self._worker_threads()
+        if threads == 0:
+            # Scattering the data now would fail after 30 s with "No valid workers found"; held
+            # fits go out when a worker is back (a waiting page calls again).
+            self._heal()
+            return
         with self._lock:
             sent = sum(1 for shared in self._fits.values() if shared.future is not None)
             self._held.sort(key=lambda shared: -shared.priority)
