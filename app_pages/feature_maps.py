@@ -7,7 +7,7 @@ import streamlit as st
 from core.calculator import analyze, describe_layers
 from core.datasets import Dataset
 from core.datasets.images import CATS_VS_DOGS_FOLDER
-from core.training import TrainConfig, load_model
+from core.training import TrainConfig
 from ui.feature_maps import (
     HOMEWORK_NAME,
     NETWORK,
@@ -108,6 +108,5 @@ if result is None:
 # Results: how well it learned, then what its convolutions see
 
 results_section(result, dataset)
-model = load_model(result)
-feature_maps_section(model, dataset, size)
-filters_section(model)
+inspection = feature_maps_section(result, dataset, size)
+filters_section(inspection)

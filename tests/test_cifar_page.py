@@ -188,3 +188,56 @@ def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
     notices = " ".join(toast.value for toast in at.toast)
     assert all(name in notices for name in ("architecture", "learning_rate", "batch_size", "mode"))
     assert at.query_params["batch_size"] == str(PRESETS["cifar_fast"]["batch_size"])
+
+
+def test_a_cached_run_reopens_inside_the_model_without_tensorflow() -> None:
+    """A server that just started shows a cached run's filters, maps and saliency from disk, not from the model."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, cifar_page
+
+    at = cifar_page(timeout=180)
+    at.button(key="train").click().run()
+    assert not at.exception and at.subheader and "Inside a trained model" in [header.value for header in at.subheader]
+    predicted_here = [caption.value for caption in at.caption if caption.value.startswith("Predicted:")]
+
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from conftest import cifar_page
+at = cifar_page()
+assert not at.exception, at.exception
+print("INSIDE", "Inside a trained model" in [header.value for header in at.subheader])
+print("PREDICTED", [caption.value for caption in at.caption if caption.value.startswith("Predicted:")])
+print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+"""
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "INSIDE True" in completed.stdout and "HEAVY []" in completed.stdout, completed.stdout
+    assert predicted_here and f"PREDICTED {predicted_here}" in completed.stdout  # the same prediction, read from disk
+
+
+def test_inspection_kept_on_disk_equals_the_model_computed_afresh() -> None:
+    from core import viz
+    from core.inspection import feature_map_layers, image_explanation, image_inspection
+    from core.training import load_model, prepare_inputs
+    from conftest import baseline_dataset, cifar_page
+
+    at = cifar_page(timeout=180)
+    at.button(key="train").click().run()
+    result = list_cached_runs()[0]
+    prepared = prepare_inputs(baseline_dataset().x_test[3:4])[0]
+    kept = image_inspection(result, prepared, image_id="probe-3")
+    again = image_inspection(result, prepared, image_id="probe-3")  # read back from disk
+    model = load_model(result)
+    np.testing.assert_allclose(again["probabilities"], model.predict(prepared[np.newaxis], verbose=0)[0], atol=1e-6)
+    np.testing.assert_array_equal(again["kernel"], viz.conv_layers(model)[0].get_weights()[0])
+    direct = viz.feature_maps(model, prepared)
+    assert [name for name, _ in feature_map_layers(again)] == [name for name, _ in direct]
+    for (_, stored), (_, computed) in zip(feature_map_layers(again), direct):
+        np.testing.assert_allclose(stored, computed, atol=1e-5)
+    assert set(kept) == set(again)
+    explained = image_explanation(result, prepared, 2, image_id="probe-3")
+    np.testing.assert_allclose(explained["saliency"], viz.saliency_map(model, prepared, class_index=2), atol=1e-5)
+    np.testing.assert_allclose(explained["grad_cam"], viz.grad_cam(model, prepared, class_index=2), atol=1e-5)

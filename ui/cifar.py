@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -22,6 +20,7 @@ from core.cifar import (
     runs_table,
 )
 from core.datasets import Dataset, load_dataset
+from core.inspection import feature_map_layers, image_explanation, image_id, image_inspection
 from core.training import RunResult, list_cached_runs
 from core.uploads import UploadError, open_image
 from ui.export import download_csv_button, download_model_button
@@ -133,19 +132,26 @@ def inside_section(chosen: list[RunResult], dataset: Dataset) -> None:
 
 
 def show_inside(inspected: RunResult, dataset: Dataset) -> None:
-    """The run's prediction for one image, then its filters, feature maps, activation statistics and saliency."""
+    """The run's prediction for one image, then its filters, feature maps, activation statistics and saliency.
+
+    A test image's views are kept on disk beside the run (:func:`core.cifar.image_inspection`), so
+    a cached run opens without TensorFlow; only an uploaded image or a new class is computed here.
+    """
     from core import viz
     from core.datasets.cifar import to_model_input
-    from core.training import load_model, prepare_inputs
+    from core.training import prepare_inputs
 
-    model = load_model(inspected)
-    input_shape = tuple(model.input_shape[1:])
-    if input_shape != dataset.input_shape:
-        st.warning(
-            f"This run was trained on {input_shape} inputs but the data shown is {dataset.input_shape}.",
-            icon=":material/warning:",
-        )
-        return
+    input_shape = dataset.input_shape
+    if inspected.dataset_name != dataset.name:  # same name, same variant: same input shape
+        from core.training import load_model
+
+        trained_on = tuple(load_model(inspected).input_shape[1:])
+        if trained_on != dataset.input_shape:
+            st.warning(
+                f"This run was trained on {trained_on} inputs but the data shown is {dataset.input_shape}.",
+                icon=":material/warning:",
+            )
+            return
 
     image_column, upload_column = st.columns(2)
     test_index = image_column.number_input(
@@ -157,14 +163,16 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
     )
     image = dataset.x_test[int(test_index)]
     true_label: str | None = dataset.class_names[int(dataset.y_test[int(test_index)])]
+    shown_id: str | None = image_id(image)
     if upload is not None:
         try:
             image = to_model_input(open_image(upload.getvalue(), name=upload.name), input_shape)
-            true_label = None
+            true_label, shown_id = None, None
         except UploadError as error:
             show_value_error(error)
     prepared = prepare_inputs(image[np.newaxis])[0]
-    probabilities = model.predict(prepared[np.newaxis], verbose=0)[0]
+    inspection = image_inspection(inspected, prepared, image_id=shown_id)
+    probabilities = inspection["probabilities"]
     predicted = int(np.argmax(probabilities))
     scale = max(1, 112 // input_shape[0])
     display = image[..., 0] if image.shape[-1] == 1 else image
@@ -183,16 +191,15 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
         ["First-layer filters", "Feature maps", "Activation statistics", "Saliency & Grad-CAM"]
     )
     with filters_tab:
-        first = viz.conv_layers(model)[0]
-        kernel = first.get_weights()[0]
+        kernel = inspection["kernel"]
         st.image(viz.filter_grid(kernel, upscale=max(1, 48 // kernel.shape[0])))
         st.caption(
-            f"The {kernel.shape[-1]} filters of `{first.name}` ({kernel.shape[0]}×{kernel.shape[1]}), each scaled "
+            f"The {kernel.shape[-1]} filters of `{inspection['kernel_layer']}` ({kernel.shape[0]}×{kernel.shape[1]}), each scaled "
             f"by its own min and max as in {ELEC576}"
             + ("; shown in RGB because the input has three channels." if kernel.shape[2] == 3 else ".")
         )
     with maps_tab:
-        for position, (name, feature_map) in enumerate(viz.feature_maps(model, prepared)):
+        for position, (name, feature_map) in enumerate(feature_map_layers(inspection)):
             height, width, channels = feature_map.shape
             with st.expander(f"{name}: {height}×{width}×{channels}", expanded=position < 2):
                 st.image(viz.enlarge(viz.feature_map_grid(feature_map, limit=32), max(1, 56 // height)))
@@ -207,11 +214,18 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
             "(mean and std near 0) or saturate (sigmoid stuck near 0.5 with tiny std) show up here first."
         )
     with saliency_tab:
-        _saliency(model, prepared, image, display, scale, dataset.class_names, predicted)
+        _saliency(inspected, prepared, shown_id, image, display, scale, dataset.class_names, predicted)
 
 
 def _saliency(
-    model: Any, prepared: np.ndarray, image: np.ndarray, display: np.ndarray, scale: int, class_names: tuple[str, ...], predicted: int
+    inspected: RunResult,
+    prepared: np.ndarray,
+    shown_id: str | None,
+    image: np.ndarray,
+    display: np.ndarray,
+    scale: int,
+    class_names: tuple[str, ...],
+    predicted: int,
 ) -> None:
     """Saliency and Grad-CAM for a class the student picks (the predicted one first)."""
     from core import viz
@@ -221,13 +235,16 @@ def _saliency(
         format_func=lambda index: class_names[index] + (" (predicted)" if index == predicted else ""),
         key="explain_class",
     )
-    saliency = viz.saliency_map(model, prepared, class_index=int(target))
-    cam = viz.grad_cam(model, prepared, class_index=int(target))
+    explanation = image_explanation(inspected, prepared, int(target), image_id=shown_id)
     original, saliency_column, cam_column = st.columns(3)
     side = 160  # the same on-screen size for all three, so they line up pixel for pixel
     original.image(viz.enlarge(display, scale), caption="input", width=side)
-    saliency_column.image(viz.enlarge(viz.normalize_min_max(saliency), scale), caption="saliency |∂score/∂pixel|", width=side)
-    cam_column.image(viz.enlarge(viz.heatmap_overlay(image, cam), scale), caption="Grad-CAM (red/yellow = evidence)", width=side)
+    saliency_column.image(
+        viz.enlarge(viz.normalize_min_max(explanation["saliency"]), scale), caption="saliency |∂score/∂pixel|", width=side
+    )
+    cam_column.image(
+        viz.enlarge(viz.heatmap_overlay(image, explanation["grad_cam"]), scale), caption="Grad-CAM (red/yellow = evidence)", width=side
+    )
     st.markdown(
         f"Zeiler & Fergus' deconvnet (which {ELEC576} summarises) projected activations back to pixels to "
         "see what a layer responds to. Today the usual answers are the **saliency map**, the gradient "

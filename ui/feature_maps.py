@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +13,7 @@ from core.calculator import analyze
 from core.datasets import Dataset, load_dataset
 from core.datasets.images import decode_resized
 from core.homework import NETWORKS
+from core.inspection import feature_map_layers, image_id, image_inspection
 from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
 from ui.training import Planned, training_section
@@ -73,8 +73,12 @@ def results_section(result: training.RunResult, dataset: Dataset) -> None:
     right.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
 
 
-def feature_maps_section(model: Any, dataset: Dataset, size: int) -> None:
-    """One image (a test image or the student's own), the model's verdict, and every conv layer's feature maps."""
+def feature_maps_section(result: training.RunResult, dataset: Dataset, size: int) -> dict[str, np.ndarray]:
+    """One image (a test image or the student's own), the model's verdict, and every conv layer's feature maps.
+
+    Returns the image's :func:`core.inspection.image_inspection`, which also holds the filters.
+    A test image's is kept on disk, so a cached run reopens without TensorFlow.
+    """
     st.subheader("Feature maps")
     photo = st.file_uploader("Your own image (optional)", type=PHOTO_TYPES, key="fm_upload")
     image = None
@@ -85,31 +89,34 @@ def feature_maps_section(model: Any, dataset: Dataset, size: int) -> None:
             caption = photo.name
         except UploadError as error:
             show_value_error(error)
+    shown_id = None
     if image is None:
         index = st.slider("Test image", 0, len(dataset.x_test) - 1, 0, key="fm_image")
         image = dataset.x_test[index]
         caption = f"test image {index}: {dataset.class_names[int(dataset.y_test[index])]}"
+        shown_id = image_id(image)
     prepared = training.prepare_inputs(image[np.newaxis])[0]
-    probability = float(np.asarray(model(prepared[np.newaxis], training=False)).reshape(-1)[0])
+    inspection = image_inspection(result, prepared, image_id=shown_id)
+    probability = float(inspection["probabilities"].reshape(-1)[0])
     left, right = st.columns([1, 4])
     left.image(image.squeeze(), caption=caption, width=160)
     left.markdown(
         f"P({dataset.class_names[1]}) = **{probability:.1%}** → predicted **{dataset.class_names[int(probability >= 0.5)]}**"
     )
     with right:
-        for name, maps in viz.feature_maps(model, prepared):
+        for name, maps in feature_map_layers(inspection):
             grid = viz.feature_map_grid(maps)
             st.image(grid, caption=f"{name}: {maps.shape[-1]} maps of {maps.shape[0]}×{maps.shape[1]}", width="stretch")
             _png_download(f"{name} maps (.png)", grid, f"feature_maps_{name}.png", key=f"fm_download_{name}")
+    return inspection
 
 
-def filters_section(model: Any) -> None:
+def filters_section(inspection: dict[str, np.ndarray]) -> None:
     """The first conv layer's filters, each min–max normalised."""
     st.subheader("First-layer filters")
-    first = viz.conv_layers(model)[0]
-    kernel = first.get_weights()[0]
+    kernel = inspection["kernel"]
     filters = viz.filter_grid(kernel, upscale=12)
-    st.image(filters, caption=f"{first.name}: {kernel.shape[-1]} filters of {kernel.shape[0]}×{kernel.shape[1]}, "
+    st.image(filters, caption=f"{inspection['kernel_layer']}: {kernel.shape[-1]} filters of {kernel.shape[0]}×{kernel.shape[1]}, "
              "each min–max normalised", width=480)
     _png_download("Filters (.png)", filters, "first_layer_filters.png", key="fm_download_filters")
 

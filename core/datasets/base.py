@@ -72,6 +72,11 @@ class Dataset:
             arrays += [self.x_val, self.y_val]
         return fingerprint_arrays(*arrays)
 
+    @cached_property
+    def test_fingerprint(self) -> str:
+        """Content hash of the test split alone: what is computed over it holds for any training subset."""
+        return fingerprint_arrays(self.x_test, self.y_test)
+
     @property
     def has_validation(self) -> bool:
         """True when a separate validation split exists; otherwise curves are drawn on the test set."""
