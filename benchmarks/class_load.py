@@ -133,10 +133,16 @@ def load() -> list[dict]:
                 row["target p95"] = f"≤ {target}"
                 rows.append(row)
         with server(cache_dir=cache) as running:
-            row = _load_row("started a moment ago", client("load", running, "--students", "50", "--settle", "0.5"))
+            fresh = client("load", running, "--students", "50", "--settle", "0.5")
+            row = _load_row("started a moment ago", fresh)
             row["target p95"] = "≤ 8"
             rows.append(row)
     print_table(rows, f"50 students at once (cache pre-warmed in {prewarm_seconds:.0f} s)")
+    by_page = [
+        {"page": page or "(home)", "students": figures.get("n"), "median s": figures.get("median"), "p95 s": figures.get("p95")}
+        for page, figures in sorted(fresh.get("topic_by_page", {}).items())
+    ]
+    print_table(by_page, "The freshly started server, by page")
     return rows
 
 

@@ -309,3 +309,89 @@ def spectrogram_image(features: np.ndarray, *, height: int = 120, max_width: int
     sampled = image[rows][:, columns]
     rgb = np.stack([np.interp(sampled, _MAGMA_ANCHORS, _MAGMA_COLOURS[:, channel]) for channel in range(3)], axis=-1)
     return np.round(rgb).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# The arithmetic behind one number of a feature map
+
+
+@dataclass(frozen=True)
+class ConvArithmetic:
+    """How a conv layer computed one output value: the input patch its kernel covered, times the
+    kernel, summed, plus the bias, through the activation.
+
+    ``patch`` and ``kernel`` are ``(kernel height, kernel width, input channels)``; positions that
+    fall in the layer's zero padding are 0 in ``patch`` and True in ``padded``.
+    """
+
+    layer_name: str
+    row: int
+    col: int
+    channel: int
+    patch: np.ndarray
+    padded: np.ndarray
+    kernel: np.ndarray
+    products: np.ndarray
+    products_sum: float
+    bias: float
+    pre_activation: float
+    activation: str
+    output: float
+    input_rows: tuple[int, int]  # first and last input row the patch covers (may lie in the padding)
+    input_cols: tuple[int, int]
+
+
+def conv_arithmetic(model: Any, image: np.ndarray, layer_name: str, row: int, col: int, channel: int) -> ConvArithmetic:
+    """The trained model's own arithmetic at ``(row, col, channel)`` of a Conv2D layer's output for one
+    prepared image ``(H, W, C)``; its ``output`` equals the layer's real output there.
+
+    Raises ``ValueError`` for a layer that is not a 2-D convolution or a position outside its output.
+    """
+    import keras
+
+    layer = model.get_layer(layer_name)
+    if type(layer).__name__ != "Conv2D":
+        raise ValueError(f"{layer_name} is a {type(layer).__name__}, not a Conv2D layer")
+    if getattr(layer, "groups", 1) != 1:
+        raise ValueError(f"{layer_name} is a grouped convolution, which this view does not explain")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs=inputs, outputs=[layer.input, layer.output])
+    seen = probe(np.asarray(image, dtype=np.float32)[np.newaxis], training=False)
+    layer_input, layer_output = (np.asarray(value, dtype=np.float64)[0] for value in seen)
+    out_height, out_width, out_channels = layer_output.shape
+    if not (0 <= row < out_height and 0 <= col < out_width and 0 <= channel < out_channels):
+        raise ValueError(
+            f"{layer_name}'s output is {out_height}×{out_width}×{out_channels}; "
+            f"(row {row}, column {col}, channel {channel}) is outside it"
+        )
+    weights = layer.get_weights()
+    kernel = np.asarray(weights[0], dtype=np.float64)[..., channel]
+    bias = float(weights[1][channel]) if layer.use_bias else 0.0
+    kernel_height, kernel_width = kernel.shape[:2]
+    stride_rows, stride_cols = layer.strides
+    dilation_rows, dilation_cols = layer.dilation_rate
+    in_height, in_width = layer_input.shape[:2]
+    top = left = 0
+    if layer.padding == "same":
+        # TensorFlow's rule: the total padding needed, with the odd pixel at the bottom/right.
+        span_rows = (kernel_height - 1) * dilation_rows + 1
+        span_cols = (kernel_width - 1) * dilation_cols + 1
+        top = max((out_height - 1) * stride_rows + span_rows - in_height, 0) // 2
+        left = max((out_width - 1) * stride_cols + span_cols - in_width, 0) // 2
+    rows = row * stride_rows - top + dilation_rows * np.arange(kernel_height)
+    cols = col * stride_cols - left + dilation_cols * np.arange(kernel_width)
+    inside = (rows[:, None] >= 0) & (rows[:, None] < in_height) & (cols[None, :] >= 0) & (cols[None, :] < in_width)
+    covered = layer_input[np.ix_(np.clip(rows, 0, in_height - 1), np.clip(cols, 0, in_width - 1))]
+    patch = np.where(inside[..., np.newaxis], covered, 0.0)
+    products = patch * kernel
+    products_sum = float(products.sum())
+    pre_activation = products_sum + bias
+    activation = keras.activations.serialize(layer.activation)
+    activation_name = activation if isinstance(activation, str) else str(activation.get("config", activation))
+    output = float(np.asarray(layer.activation(np.array([pre_activation], dtype=np.float32)))[0])
+    return ConvArithmetic(
+        layer_name=layer_name, row=row, col=col, channel=channel, patch=patch, padded=~inside, kernel=kernel,
+        products=products, products_sum=products_sum, bias=bias, pre_activation=pre_activation,
+        activation=activation_name, output=output,
+        input_rows=(int(rows[0]), int(rows[-1])), input_cols=(int(cols[0]), int(cols[-1])),
+    )

@@ -241,3 +241,24 @@ def test_inspection_kept_on_disk_equals_the_model_computed_afresh() -> None:
     explained = image_explanation(result, prepared, 2, image_id="probe-3")
     np.testing.assert_allclose(explained["saliency"], viz.saliency_map(model, prepared, class_index=2), atol=1e-5)
     np.testing.assert_allclose(explained["grad_cam"], viz.grad_cam(model, prepared, class_index=2), atol=1e-5)
+
+
+def test_the_arithmetic_behind_a_feature_map_value_matches_the_value_shown() -> None:
+    import re
+
+    from conftest import cifar_page
+
+    at = cifar_page(timeout=180)
+    at.button(key="train").click().run()
+    at.toggle(key="cifar_arith_on").set_value(True).run()
+    at.number_input(key="cifar_arith_row").set_value(0).run()  # a corner: the kernel hangs over the padding
+    at.number_input(key="cifar_arith_col").set_value(0).run()
+    at.number_input(key="cifar_arith_channel").set_value(2).run()
+    assert not at.exception and not at.error
+    [sentence] = [block.value for block in at.markdown if "the value the layer itself produced here" in block.value]
+    computed, produced = re.findall(r"= \*\*(-?[0-9.]+)\*\*, the value the layer itself produced here: \*\*(-?[0-9.]+)\*\*", sentence)[0]
+    assert computed == produced
+    assert any("zero padding" in caption.value for caption in at.caption)
+    # The patch, the kernel and their products: three tables of the kernel's size, the first with the padding's zeros.
+    squares = [frame.value for frame in at.dataframe if frame.value.shape[0] == frame.value.shape[1] and frame.value.shape[0] in (3, 5)]
+    assert len(squares) == 3 and (squares[0].to_numpy()[0] == 0).all()

@@ -39,6 +39,8 @@ def test_tiny_training_shows_accuracy_feature_maps_and_filters() -> None:
     assert len([key for key in downloads if key not in {"fm_download_layers", "fm_download_model", "fm_download_filters"}]) == 2
     at.slider(key="fm_image").set_value(3).run()
     assert not at.exception
+    at.toggle(key="fm_arith_on").set_value(True).run()
+    assert not at.exception and any("the value the layer itself produced here" in block.value for block in at.markdown)
     at.file_uploader(key="fm_upload").upload("cat.jpg", b"\xff\xd8\xff truncated", "image/jpeg").run()
     assert not at.exception and any("cat.jpg" in message for message in _errors(at))
 

@@ -24,6 +24,7 @@ from core.inspection import feature_map_layers, image_explanation, image_id, ima
 from core.training import RunResult, list_cached_runs
 from core.uploads import UploadError, open_image
 from ui.export import download_csv_button, download_model_button
+from ui.inspection import conv_arithmetic_section
 from ui.training import Planned, training_section
 from ui.widgets import show_value_error
 
@@ -204,6 +205,7 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
             with st.expander(f"{name}: {height}×{width}×{channels}", expanded=position < 2):
                 st.image(viz.enlarge(viz.feature_map_grid(feature_map, limit=32), max(1, 56 // height)))
         st.caption(f"Each channel standardised as in {CS577} (×64 + 128); at most 32 channels per layer.")
+        conv_arithmetic_section(inspected, prepared, inspection, key="cifar")
     with stats_tab:
         stats = pd.DataFrame(activation_statistics_rows(inspected, dataset), columns=["layer", "mean", "std", "var"])
         st.dataframe(stats, hide_index=True, key="activation_stats")

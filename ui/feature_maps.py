@@ -16,6 +16,7 @@ from core.homework import NETWORKS
 from core.inspection import feature_map_layers, image_id, image_inspection
 from core.uploads import UploadError
 from ui.export import download_csv_button, download_model_button
+from ui.inspection import conv_arithmetic_section
 from ui.training import Planned, training_section
 from ui.widgets import show_value_error
 
@@ -108,6 +109,7 @@ def feature_maps_section(result: training.RunResult, dataset: Dataset, size: int
             grid = viz.feature_map_grid(maps)
             st.image(grid, caption=f"{name}: {maps.shape[-1]} maps of {maps.shape[0]}×{maps.shape[1]}", width="stretch")
             _png_download(f"{name} maps (.png)", grid, f"feature_maps_{name}.png", key=f"fm_download_{name}")
+    conv_arithmetic_section(result, prepared, inspection, key="fm")
     return inspection
 
 
