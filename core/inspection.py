@@ -25,8 +25,9 @@ def image_inspection(result: RunResult, prepared: np.ndarray, *, image_id: str |
     ``kernel_layer``), and each conv layer's feature map (``map_0``, ``map_1``…, named by ``map_names``).
 
     ``prepared`` is the image as the model takes it (:func:`core.training.prepare_inputs`). For a
-    test image, pass its :func:`image_id`: it is then computed once and kept on disk beside the run, so reopening a cached run, even on a server that
-    just started, needs neither TensorFlow nor the model. An uploaded image is computed each time.
+    test image, pass its :func:`image_id`: it is then computed once and kept on disk beside the run,
+    so reopening a cached run, even on a server that just started, needs neither TensorFlow nor the
+    model. An uploaded image is computed each time (a student's photos do not fill the cache).
     """
 
     def compute() -> dict[str, np.ndarray]:

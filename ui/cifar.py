@@ -135,7 +135,7 @@ def inside_section(chosen: list[RunResult], dataset: Dataset) -> None:
 def show_inside(inspected: RunResult, dataset: Dataset) -> None:
     """The run's prediction for one image, then its filters, feature maps, activation statistics and saliency.
 
-    A test image's views are kept on disk beside the run (:func:`core.cifar.image_inspection`), so
+    A test image's views are kept on disk beside the run (:func:`core.inspection.image_inspection`), so
     a cached run opens without TensorFlow; only an uploaded image or a new class is computed here.
     """
     from core import viz

@@ -86,4 +86,3 @@ def activation_statistics_rows(result: RunResult, dataset: Dataset) -> list[dict
         {"layer": str(layer), "mean": float(mean), "std": float(std), "var": float(var)}
         for layer, (mean, std, var) in zip(arrays["layers"], arrays["values"])
     ]
-
