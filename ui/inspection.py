@@ -36,8 +36,8 @@ def conv_arithmetic_section(result: RunResult, prepared: np.ndarray, inspection:
         shown_channel = st.slider("Input channel to show", 0, in_channels - 1, 0, key=f"{key}_arith_in")
     st.caption(
         f"`{layer_name}` output ({row}, {col}), channel {channel}: its {kernel_height}×{kernel_width} kernel covers input rows "
-        f"{step.input_rows[0]}…{step.input_rows[1]} and columns {step.input_cols[0]}…{step.input_cols[1]} across all "
-        f"{in_channels} input channel{'s' if in_channels > 1 else ''}"
+        f"{step.input_rows[0]}…{step.input_rows[1]} and columns {step.input_cols[0]}…{step.input_cols[1]}"
+        + (f" across all {in_channels} input channels" if in_channels > 1 else "")
         + ("; positions outside the input are the layer's zero padding (shown as 0)." if step.padded.any() else ".")
     )
     patch_column, kernel_column, product_column = st.columns(3)
@@ -49,9 +49,9 @@ def conv_arithmetic_section(result: RunResult, prepared: np.ndarray, inspection:
         column.markdown(f"**{title}** (input channel {shown_channel})")
         column.dataframe(pd.DataFrame(values).style.format("{:.3f}"), hide_index=True, key=f"{key}_arith_{title}")
     per_channel = step.products.reshape(-1, in_channels).sum(axis=0)
+    across = f" ({in_channels} input channels; channel {shown_channel} contributes {per_channel[shown_channel]:.4f})" if in_channels > 1 else ""
     st.markdown(
-        f"Σ over all {step.products.size} products ({in_channels} input channel{'s' if in_channels > 1 else ''}; "
-        f"this one contributes {per_channel[shown_channel]:.4f}) = **{step.products_sum:.4f}**  \n"
+        f"Σ over all {step.products.size} products{across} = **{step.products_sum:.4f}**  \n"
         f"\\+ bias {step.bias:.4f} = pre-activation **{step.pre_activation:.4f}**  \n"
         f"{step.activation}({step.pre_activation:.4f}) = **{step.output:.4f}**, "
         f"the value the layer itself produced here: **{float(layers[layer_name][row, col, channel]):.4f}**"
