@@ -34,6 +34,22 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def run_in_a_fresh_process(script: str, *, timeout: float = 300) -> str:
+    """Run ``script`` in a new Python process, as a server that just started would, with ``tests/``
+    importable; its stdout, ending in a ``HEAVY [...]`` line naming which of TensorFlow and Keras it imported."""
+    import subprocess
+    import sys
+    import textwrap
+
+    body = (
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'tests')!r})\n{textwrap.dedent(script)}\n"
+        'print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.modules))\n'
+    )
+    completed = subprocess.run([sys.executable, "-c", body], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
 def app_test(page: str | None = None, *, timeout: float = 60, query: dict[str, str] | None = None):
     """An AppTest of the whole app (router and sidebar included), switched to ``page`` and run.
 

@@ -192,30 +192,22 @@ def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
 
 def test_a_cached_run_reopens_inside_the_model_without_tensorflow() -> None:
     """A server that just started shows a cached run's filters, maps and saliency from disk, not from the model."""
-    import subprocess
-    import sys
-
-    from conftest import ROOT, cifar_page
+    from conftest import cifar_page, run_in_a_fresh_process
 
     at = cifar_page(timeout=180)
     at.button(key="train").click().run()
     assert not at.exception and at.subheader and "Inside a trained model" in [header.value for header in at.subheader]
     predicted_here = [caption.value for caption in at.caption if caption.value.startswith("Predicted:")]
 
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from conftest import cifar_page
-at = cifar_page()
-assert not at.exception, at.exception
-print("INSIDE", "Inside a trained model" in [header.value for header in at.subheader])
-print("PREDICTED", [caption.value for caption in at.caption if caption.value.startswith("Predicted:")])
-print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
-"""
-    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "INSIDE True" in completed.stdout and "HEAVY []" in completed.stdout, completed.stdout
-    assert predicted_here and f"PREDICTED {predicted_here}" in completed.stdout  # the same prediction, read from disk
+    stdout = run_in_a_fresh_process("""
+        from conftest import cifar_page
+        at = cifar_page()
+        assert not at.exception, at.exception
+        print("INSIDE", "Inside a trained model" in [header.value for header in at.subheader])
+        print("PREDICTED", [caption.value for caption in at.caption if caption.value.startswith("Predicted:")])
+    """)
+    assert "INSIDE True" in stdout and "HEAVY []" in stdout, stdout
+    assert predicted_here and f"PREDICTED {predicted_here}" in stdout  # the same prediction, read from disk
 
 
 def test_inspection_kept_on_disk_equals_the_model_computed_afresh() -> None:

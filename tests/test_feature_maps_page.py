@@ -166,10 +166,7 @@ def test_a_bad_link_value_falls_back_to_the_default_with_a_notice() -> None:
 
 
 def test_a_cached_run_reopens_its_feature_maps_and_filters_without_tensorflow() -> None:
-    import subprocess
-    import sys
-
-    from conftest import ROOT
+    from conftest import run_in_a_fresh_process
 
     def tiny(at):
         at.select_slider(key="fm_size").set_value(48).run()
@@ -181,19 +178,14 @@ def test_a_cached_run_reopens_its_feature_maps_and_filters_without_tensorflow() 
     verdict = [block.value for block in at.markdown if block.value.startswith("P(")]
     assert not at.exception and verdict
 
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from conftest import app_test
-at = app_test({PAGE!r})
-at.select_slider(key="fm_size").set_value(48).run()
-at.slider(key="fm_epochs").set_value(1).run()
-assert not at.exception, at.exception
-print("SUBHEADERS", [header.value for header in at.subheader])
-print("VERDICT", [block.value for block in at.markdown if block.value.startswith("P(")])
-print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
-"""
-    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "HEAVY []" in completed.stdout and f"VERDICT {verdict}" in completed.stdout, completed.stdout
-    assert "'Feature maps'" in completed.stdout and "'First-layer filters'" in completed.stdout
+    stdout = run_in_a_fresh_process(f"""
+        from conftest import app_test
+        at = app_test({PAGE!r})
+        at.select_slider(key="fm_size").set_value(48).run()
+        at.slider(key="fm_epochs").set_value(1).run()
+        assert not at.exception, at.exception
+        print("SUBHEADERS", [header.value for header in at.subheader])
+        print("VERDICT", [block.value for block in at.markdown if block.value.startswith("P(")])
+    """)
+    assert "HEAVY []" in stdout and f"VERDICT {verdict}" in stdout, stdout
+    assert "'Feature maps'" in stdout and "'First-layer filters'" in stdout

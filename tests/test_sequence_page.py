@@ -163,22 +163,14 @@ def test_real_mnist_from_the_shared_data_directory(shared_data, monkeypatch) -> 
 
 def test_rendering_before_training_does_not_import_tensorflow() -> None:
     """The page's controls and cached results must appear without the ~5 s TensorFlow import."""
-    import subprocess
-    import sys
+    from conftest import run_in_a_fresh_process
 
-    from conftest import ROOT
-
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from conftest import app_test
-at = app_test({PAGE!r})
-assert not at.exception, at.exception
-print("HEAVY", sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
-"""
-    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "HEAVY []" in completed.stdout, completed.stdout
+    stdout = run_in_a_fresh_process(f"""
+        from conftest import app_test
+        at = app_test({PAGE!r})
+        assert not at.exception, at.exception
+    """)
+    assert "HEAVY []" in stdout, stdout
 
 
 def test_a_shared_link_reopens_the_same_settings() -> None:
