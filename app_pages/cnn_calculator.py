@@ -21,6 +21,7 @@ from ui.calculator import (
     follow_renamed_preset_link,
     layer_table_config,
     load_preset,
+    measure_in_keras,
     reset_table,
     shared_text,
     totals_frame,
@@ -154,3 +155,6 @@ check_your_answer(report)
 
 st.subheader("Verify with Keras")
 verify_with_keras(input_shape, layers, report)
+
+st.subheader("Measure in Keras")
+measure_in_keras(input_shape, layers, report)

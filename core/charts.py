@@ -6,6 +6,7 @@ is drawn from; AppTest cannot look inside a rendered chart.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import altair as alt
@@ -73,22 +74,80 @@ def confusion_frame(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequenc
     return pd.DataFrame(rows)
 
 
-def confusion_chart(frame: pd.DataFrame, class_names: Sequence[str], *, title: str = "Confusion matrix", size: int = 300) -> alt.Chart:
-    """A heatmap of row-normalised counts on a fixed 0–1 colour scale, so several models compare fairly."""
+def confusion_chart(
+    frame: pd.DataFrame,
+    class_names: Sequence[str],
+    *,
+    title: str = "Confusion matrix",
+    size: int = 300,
+    selection: alt.Parameter | None = None,
+    chosen: tuple[str, str] | None = None,
+) -> alt.Chart:
+    """A heatmap of row-normalised counts on a fixed 0–1 colour scale, so several models compare fairly.
+
+    With ``selection`` (a point selection on the cell's fields) a click on a cell selects it; the
+    ``chosen`` (true, predicted) cell is outlined, drawn from the data so the outline follows the
+    page's own choice rather than the chart's last click.
+    """
     order = list(class_names)
+    if chosen is not None:
+        # Marked in the data, not in a Vega expression: class names come from folder names and may hold quotes.
+        frame = frame.assign(chosen=(frame["true"] == chosen[0]) & (frame["predicted"] == chosen[1]))
     base = alt.Chart(frame, title=title).encode(
         x=alt.X("predicted:N", sort=order, title="predicted"),
         y=alt.Y("true:N", sort=order, title="true"),
     )
-    cells = base.mark_rect().encode(
+    cells = base.mark_rect(cursor="pointer" if selection is not None else "default").encode(
         color=alt.Color("fraction:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="share of row"),
         tooltip=["true", "predicted", "count", alt.Tooltip("fraction:Q", format=".1%")],
     )
+    if chosen is not None:
+        cells = cells.encode(
+            stroke=alt.condition(alt.datum.chosen, alt.value("#ff4b4b"), alt.value(None)),
+            strokeWidth=alt.condition(alt.datum.chosen, alt.value(3), alt.value(0)),
+        )
+    if selection is not None:
+        # In a layer a click on the count above a cell reaches this selection too: it reads the clicked
+        # mark's own true/predicted/model values, which the count shares with its cell.
+        cells = cells.add_params(selection)
     labels = base.mark_text(fontSize=10).encode(
         text=alt.Text("count:Q"),
         color=alt.condition(alt.datum.fraction > 0.5, alt.value("white"), alt.value("black")),
     )
     return (cells + labels).properties(width=size, height=size)
+
+
+def confusion_grid(
+    frames: Mapping[str, pd.DataFrame],
+    class_names: Sequence[str],
+    *,
+    size: int = 300,
+    columns: int = 2,
+    selection_name: str | None = None,
+    chosen: tuple[str, str, str] | None = None,
+) -> alt.Chart:
+    """One confusion matrix per model (titled by its label), side by side on one shared colour scale.
+
+    With ``selection_name`` a click on any cell selects its ``model``, ``true`` and ``predicted``
+    values under that name; ``chosen`` is the ``(model, true, predicted)`` cell to outline.
+    """
+    selection = (
+        alt.selection_point(name=selection_name, fields=["model", "true", "predicted"], on="click", clear=False)
+        if selection_name else None
+    )
+    matrices = [
+        confusion_chart(
+            frame.assign(model=label), class_names, title=label, size=size, selection=selection,
+            chosen=chosen[1:] if chosen is not None and chosen[0] == label else None,
+        )
+        for label, frame in frames.items()
+    ]
+    if len(matrices) == 1:
+        return matrices[0]
+    with warnings.catch_warnings():
+        # One selection shared by every matrix is the point: a click in any of them names its model.
+        warnings.filterwarnings("ignore", message="Automatically deduplicated selection parameter")
+        return alt.concat(*matrices, columns=columns).resolve_scale(color="shared")
 
 
 def per_class_accuracy_frame(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
@@ -244,4 +303,20 @@ def grouped_accuracy_chart(frame: pd.DataFrame, *, height: int = 260) -> alt.Cha
             tooltip=["model", "class", "examples", alt.Tooltip("accuracy:Q", format=".1%")],
         )
         .properties(height=height)
+    )
+
+
+def estimate_against_measured_chart(frame: pd.DataFrame, *, height: int = 160) -> alt.Chart:
+    """Horizontal bars of the calculator's estimate and Keras' measured growth, per call (``call``, ``figure``, ``MB``)."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("figure:N", title=None),
+            x=alt.X("MB:Q", title="MB"),
+            color=alt.Color("figure:N", legend=None, scale=alt.Scale(range=["#4c78a8", "#f58518"])),
+            row=alt.Row("call:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+            tooltip=["call", "figure", alt.Tooltip("MB:Q", format=",.1f")],
+        )
+        .properties(height=height // 2, title="Estimate against what Keras used")
     )

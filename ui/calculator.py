@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core.calculator import LAYER_TYPES, MEBIBYTE, MEGABYTE, NetworkReport
+from core import charts, settings
+from core.calculator import LAYER_TYPES, MEBIBYTE, MEGABYTE, NetworkReport, analyze
 from core.calculator.check import MEMORY_UNITS, check_answer
 from core.calculator.columns import Column
 from core.calculator.keras_check import comparison_rows, keras_counts
+from core.calculator.measure import (
+    MEASURE_TIMEOUT_SECONDS,
+    MemoryMeasurement,
+    check_fits,
+    explanation,
+    measure_memory,
+)
 from core.calculator.presets import RENAMED_KEYS, preset
 from core.calculator.table import (
     TABLE_COLUMNS,
@@ -177,3 +186,66 @@ def verify_with_keras(input_shape: tuple[int, ...], layers: list[dict[str, Any]]
         st.success(f"Keras agrees on every layer. {summary}", icon=":material/verified:")
     else:
         st.warning(f"Keras disagrees somewhere: please report it. {summary}")
+
+
+def measure_in_keras(input_shape: tuple[int, ...], layers: list[dict[str, Any]], report: NetworkReport) -> None:
+    """A button that measures one prediction and one training step in Keras, shown next to the estimate."""
+    # Keras computes in float32 whatever the table's dtype, so the estimate compared is float32's.
+    estimate = report if report.dtype_bytes == 4 else analyze(
+        input_shape, layers, batch_size=report.batch_size, dtype_bytes=4, optimizer=report.optimizer
+    )
+    signature = repr((input_shape, layers, report.batch_size, report.optimizer))
+    if report.weight_bytes > KERAS_VERIFY_LIMIT_BYTES:
+        st.info(f"This network's weights alone take {both_units(report.weight_bytes)}; measuring it here could exhaust the server's RAM.")
+        return
+    st.caption(
+        f"Builds this network in a fresh Keras process on a training worker, runs one prediction and one training step "
+        f"at batch {report.batch_size} with {report.optimizer} (float32), and measures how far each raises the "
+        "process's peak memory. It takes 10–20 s, mostly importing TensorFlow, and waits behind trainings already queued."
+    )
+    if st.button("Measure in Keras", key="measure_keras", icon=":material/memory:"):
+        try:
+            check_fits(estimate.training_bytes, settings.available_memory_bytes())
+            with st.spinner("Measuring in Keras…"):
+                from core.training.executor import current_executor
+
+                measure = partial(measure_memory, batch_size=report.batch_size, optimizer=report.optimizer)
+                measured = current_executor().run_task(measure, input_shape, layers, timeout=MEASURE_TIMEOUT_SECONDS + 60)
+            st.session_state["keras_memory"] = (signature, measured)
+        except ValueError as error:
+            show_value_error(error)
+        except Exception as error:  # noqa: BLE001 - a failing measurement must not crash the page
+            show_failure("Measuring this network in Keras", error)
+    stored = st.session_state.get("keras_memory")
+    if stored is not None and stored[0] == signature:
+        _show_measurement(stored[1], estimate)
+
+
+def _show_measurement(measured: MemoryMeasurement, estimate: NetworkReport) -> None:
+    predict_col, train_col = st.columns(2)
+    predict_col.metric(
+        "One prediction: measured growth", f"{measured.predict_growth_bytes / MEGABYTE:,.1f} MB",
+        help=f"Estimate (float32): {both_units(estimate.inference_peak_bytes)}",
+    )
+    predict_col.caption(f"Estimate: {estimate.inference_peak_bytes / MEGABYTE:,.1f} MB")
+    train_col.metric(
+        f"One training step (batch {measured.batch_size}): measured growth", f"{measured.train_step_growth_bytes / MEGABYTE:,.1f} MB",
+        help=f"Estimate (float32): {both_units(estimate.training_bytes)}",
+    )
+    train_col.caption(f"Estimate: {estimate.training_bytes / MEGABYTE:,.1f} MB")
+    frame = pd.DataFrame(
+        [
+            {"call": call, "figure": figure, "MB": value / MEGABYTE}
+            for call, pair in (
+                ("one prediction", (estimate.inference_peak_bytes, measured.predict_growth_bytes)),
+                (f"one training step (batch {measured.batch_size})", (estimate.training_bytes, measured.train_step_growth_bytes)),
+            )
+            for figure, value in zip(("estimate", "measured in Keras"), pair)
+        ]
+    )
+    st.altair_chart(charts.estimate_against_measured_chart(frame), width="stretch")
+    st.markdown(explanation(measured, estimate.training_bytes, estimate.inference_peak_bytes))
+    st.caption(
+        f"Keras counted {measured.params:,} parameters; the process held {measured.before_bytes / MEGABYTE:,.0f} MB before the "
+        f"first batch (TensorFlow itself and the built model). Measured in {measured.seconds:.1f} s."
+    )

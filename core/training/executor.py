@@ -300,6 +300,14 @@ class Executor:
     def _cancel_fits(self, job: Job) -> None:
         raise NotImplementedError
 
+    def run_task(self, function: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """Run a short piece of work where fits run (a worker), wait for it, and return its value.
+
+        For work that should not weigh on the server's own process, such as measuring a
+        network's memory in Keras. In this process (``DLLAB_WORKERS=0``) it runs in the caller.
+        """
+        return function(*args)
+
     def prestart(self) -> None:
         """Get ready to fit (start workers, load TensorFlow) without waiting for it."""
 
@@ -529,6 +537,22 @@ class DaskExecutor(Executor):
                     self._held.append(shared)
                 shared.jobs.append(job)
         self._dispatch()
+
+    def run_task(self, function: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        client = self.client()
+        self._heal()
+        # A task asked for now waits behind fits asked for earlier, like a job would.
+        priority = -(int(time.time() * 1000) * 64)
+        future = client.submit(function, *args, key=f"dllab-task-{uuid.uuid4().hex[:12]}", priority=priority, pure=False)
+        try:
+            return future.result(timeout=timeout)
+        except Exception as error:
+            explained = _explained(error)
+            if explained is error:
+                raise
+            raise explained from error
+        finally:
+            future.release()
 
     def _heal(self) -> None:
         """Bring the local cluster back to its size if Dask gave up on a worker (a nanny it closed)."""
