@@ -8,9 +8,9 @@ for a click (:func:`ui.widgets.wait_for_click`); the pure parts live in :mod:`co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -33,6 +33,7 @@ from core.datasets.audio import AXIS_ORDERS, NPY_FILES, data_dir_wav_folders
 from core.datasets.wav import clip_samples, read_wav, summarise_errors, wav_bytes
 from core.models.forest import forest_probabilities
 from core.training import TrainConfig, load_model
+from ui.confusion import confusion_section, example_caption
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import shared_radio
 from ui.training import Planned, training_section
@@ -284,7 +285,7 @@ def show_results(comparison: Comparison, data: AudioData) -> None:
             "The random forest has no download: it is kept only in memory, since a saved scikit-learn model is a "
             "pickle, and loading a pickle can run code."
         )
-    _show_errors_per_class(comparison.predictions, features)
+    _show_errors_per_class(comparison.predictions, data)
     if comparison.networks:
         history = charts.history_frame({label: result.history for label, result in comparison.networks.items()}, held_out="validation")
         accuracy_column, loss_column = st.columns(2)
@@ -302,28 +303,33 @@ def show_results(comparison: Comparison, data: AudioData) -> None:
         _label_your_clip(comparison, features)
 
 
-def _show_errors_per_class(predictions: dict[str, np.ndarray], features: Dataset) -> None:
-    """Confusion matrices on one colour scale (when the classes are few enough to read) and per-class accuracy."""
-    if features.num_classes <= charts.MAX_CONFUSION_CLASSES:
-        size = 180 if features.num_classes <= 10 else 260
-        matrices = [
-            charts.confusion_chart(charts.confusion_frame(features.y_test, predicted, features.class_names), features.class_names, title=label, size=size)
-            for label, predicted in predictions.items()
-        ]
-        # One concatenated chart, so all matrices share one legend and one 0–1 colour scale.
-        st.altair_chart(alt.concat(*matrices, columns=2).resolve_scale(color="shared"), width="content")
-        st.caption("Each row is one true class; colour is the share of that class's test clips, on the same 0–100% scale for every model.")
-    else:
-        st.caption(
-            f"With {features.num_classes} classes a confusion matrix has {features.num_classes ** 2:,} cells, too many to read; "
-            "the per-class accuracy below shows where each model goes wrong."
-        )
+def _show_errors_per_class(predictions: dict[str, np.ndarray], data: AudioData) -> None:
+    """Confusion matrices on one colour scale, a chosen cell's clips to see and hear, and per-class accuracy."""
+    features = data.features
+    st.markdown("**Where each model goes wrong**")
+    confusion_section(
+        predictions, features.y_test, features.class_names, key="audio_confusion",
+        show_examples=partial(_clip_examples, data), examples="test clips",
+    )
     per_class = pd.concat(
         [charts.per_class_accuracy_frame(features.y_test, predicted, features.class_names).assign(model=label) for label, predicted in predictions.items()],
         ignore_index=True,
     )
     st.altair_chart(charts.grouped_accuracy_chart(per_class), width="stretch")
     download_csv_button(per_class, "audio_models_per_class_accuracy.csv", key="download_per_class", label="Per-class accuracy as CSV")
+
+
+def _clip_examples(data: AudioData, indices: np.ndarray) -> None:
+    """Test clips as the models see them (the standardised spectrogram), with their sound when the data has it."""
+    dataset, features = data.dataset, data.features
+    columns = st.columns(4)
+    for position, index in enumerate(indices):
+        with columns[position % 4]:
+            st.image(viz.spectrogram_image(features.x_test[index]), caption=example_caption(index), width="stretch")
+            if data.is_waveform:
+                st.audio(wav_bytes(dataset.x_test[index], dataset.extras["sample_rate"]), format="audio/wav")
+    if not data.is_waveform:
+        st.caption("These features came from .npy files, which hold no sound, so there is nothing to play: spectrograms only.")
 
 
 def _label_your_clip(comparison: Comparison, features: Dataset) -> None:

@@ -23,6 +23,7 @@ from core.datasets import Dataset, load_dataset
 from core.inspection import feature_map_layers, image_explanation, image_id, image_inspection
 from core.training import RunResult, list_cached_runs
 from core.uploads import UploadError, open_image
+from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.inspection import conv_arithmetic_section
 from ui.training import Planned, training_section
@@ -129,7 +130,21 @@ def inside_section(chosen: list[RunResult], dataset: Dataset) -> None:
     labels = {run_label(result): result for result in inspectable}
     inspected = labels[st.selectbox("Run to inspect", tuple(labels), key="inspect_run")]
     download_model_button(inspected, key="download_model", label="Download this trained model (.keras)")
+    run_confusion(inspected, dataset)
     show_inside(inspected, dataset)
+
+
+def run_confusion(inspected: RunResult, dataset: Dataset) -> None:
+    """The run's confusion matrix on the test set; a clicked (or chosen) cell shows its test images."""
+    predicted = inspected.predicted_labels
+    if len(predicted) != len(dataset.y_test):  # a run kept from another version of this data
+        st.caption(f"This run's {len(predicted):,} test predictions do not match the {len(dataset.y_test):,} test images shown.")
+        return
+    with st.expander("Confusion matrix: which classes it mixes up, and the images", expanded=True):
+        confusion_section(
+            {run_label(inspected): predicted}, dataset.y_test, dataset.class_names, key="cifar_confusion",
+            show_examples=image_examples(dataset.x_test),
+        )
 
 
 def show_inside(inspected: RunResult, dataset: Dataset) -> None:

@@ -21,6 +21,7 @@ from core.sequence import (
     results_table,
 )
 from core.training import RunResult
+from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import (
     bind_query_param,
@@ -145,6 +146,15 @@ def show_results(results: list[RunResult], dataset: Dataset) -> None:
     accuracy_column.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
     loss_column.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
     st.caption("Solid lines: the test set, measured after every epoch. Dashed: the training batches.")
+
+
+def show_confusion(results: list[RunResult], dataset: Dataset) -> None:
+    """Every model's confusion matrix; a clicked (or chosen) cell shows its test digits."""
+    st.subheader("Confusion matrices")
+    confusion_section(
+        {model_label(result.config): result.predicted_labels for result in results}, dataset.y_test, dataset.class_names,
+        key="seq_confusion", show_examples=image_examples(dataset.x_test), examples="test digits",
+    )
 
 
 def show_mistakes(results: list[RunResult], dataset: Dataset) -> None:

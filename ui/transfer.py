@@ -13,6 +13,7 @@ from core.datasets import Dataset
 from core.datasets.images import decode_resized
 from core.training import ProgressCallback, RunResult, TrainConfig, TrainingProgress, cached_result
 from core.uploads import UploadError
+from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.training import Planned, training_section
 from ui.widgets import show_value_error
@@ -172,25 +173,16 @@ def _augmentation_cost(augmented: transfer.ModeResult, plain: transfer.ModeResul
 
 
 def inspect_section(results: list[transfer.ModeResult], dataset: Dataset) -> transfer.ModeResult:
-    """One mode's confusion matrix and misclassified test images; returns the mode chosen."""
+    """One mode's confusion matrix, with the test images of the cell chosen on it; returns the mode chosen."""
     chosen = st.selectbox("Inspect mode", [r.mode for r in results], format_func=transfer.MODE_LABELS.get, key="tl_inspect")
     result = next(r for r in results if r.mode == chosen)
     predicted = result.run.predicted_labels
-    left, right = st.columns(2)
-    left.altair_chart(
-        charts.confusion_chart(charts.confusion_frame(dataset.y_test, predicted, dataset.class_names), dataset.class_names),
-        width="content",
+    wrong = int(np.sum(predicted != dataset.y_test))
+    st.caption(f"{result.label}: {wrong} of {len(dataset.y_test)} test images misclassified.")
+    confusion_section(
+        {result.label: predicted}, dataset.y_test, dataset.class_names, key="tl_confusion",
+        show_examples=image_examples(dataset.x_test),
     )
-    wrong = np.flatnonzero(predicted != dataset.y_test)
-    with right:
-        st.markdown(f"**Misclassified test images** ({len(wrong)} of {len(dataset.y_test)})")
-        if len(wrong):
-            shown = wrong[:24]
-            st.image(
-                [dataset.x_test[i].squeeze() for i in shown],
-                caption=[f"{dataset.class_names[dataset.y_test[i]]} → {dataset.class_names[predicted[i]]}" for i in shown],
-                width=72 if dataset.input_shape[0] < 72 else 96,
-            )
     return result
 
 
