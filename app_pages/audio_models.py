@@ -18,6 +18,7 @@ from core.audio.forest import TREE_CHOICES, forest_config
 from core.calculator import describe_layers
 from core.audio.sources import SOURCES
 from ui.audio import prepare_data, show_data, show_results, train_section
+from ui.code_export import code_section
 from ui.shareable import (
     share_link,
     shared_number,
@@ -128,6 +129,7 @@ comparison = train_section(data.features, {
 # ---------------------------------------------------------------------------------------------
 st.header("3 · Results")
 show_results(comparison, data)
+code_section(comparison.labelled, key="audio_code")
 
 # ---------------------------------------------------------------------------------------------
 st.header("4 · Why the results come out this way")

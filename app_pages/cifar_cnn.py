@@ -42,6 +42,7 @@ from ui.shareable import (
     shared_slider,
     shared_toggle,
 )
+from ui.code_export import code_section
 from ui.widgets import dataset_banner, show_value_error
 
 DEFAULT_ARCHITECTURE = "cifar_fast"
@@ -174,5 +175,6 @@ st.caption(
 current = train_section(planned, sweep_control)
 chosen = runs_section(dataset, DATASETS[dataset_name], current)
 curves_section(chosen, current)
+code_section(chosen, key="cifar_code")
 inside_section(chosen, dataset)
 reported_section()

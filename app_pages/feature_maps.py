@@ -25,6 +25,7 @@ from ui.image_data import (
     zip_dataset,
 )
 from ui.shareable import share_link, shared_radio, shared_select_slider, shared_slider
+from ui.code_export import code_section
 from ui.widgets import dataset_banner, show_value_error
 
 # Short option values keep the link readable; the labels are what the radio shows.
@@ -108,5 +109,6 @@ if result is None:
 # Results: how well it learned, then what its convolutions see
 
 results_section(result, dataset)
+code_section(result, key="fm_code")
 inspection = feature_maps_section(result, dataset, size)
 filters_section(inspection)

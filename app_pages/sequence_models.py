@@ -10,10 +10,12 @@ from core.homework import HOMEWORK
 from core.sequence import model_label, parse_learning_rate, sequence_config
 from ui.sequence import (
     controls,
+    show_confusion,
     show_mistakes,
     show_reported,
     show_results,
 )
+from ui.code_export import code_section
 from ui.training import Planned, training_section
 from ui.widgets import dataset_banner, show_value_error
 
@@ -83,5 +85,7 @@ done = training_section(
 results = [done[model_label(config)] for config in configs if model_label(config) in done]
 if results:
     show_results(results, dataset)
+    code_section(results, key="seq_code", label=lambda run: model_label(run.config))
+    show_confusion(results, dataset)
     show_mistakes(results, dataset)
 show_reported()

@@ -31,6 +31,7 @@ from ui.transfer import (
     train_section,
     weights_section,
 )
+from ui.code_export import code_section
 from ui.widgets import dataset_banner, show_value_error
 
 DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
@@ -64,8 +65,9 @@ source_task: Dataset | None = None
 
 if source_choice == DEMO:
     per_class = shared_slider(
-        "Training images per class in the target task", 2, 50, default=10, key="tl_per_class",
-        help="Transfer matters most when the new task has little data.",
+        "Training images per class in the target task", 2, 50, default=transfer.DEMO_PER_CLASS, key="tl_per_class",
+        help="Transfer matters most when the new task has little data: slide right to find where training "
+        "from scratch catches up.",
     )
     task = transfer.digits_transfer_task(per_class=per_class)
     source_task, dataset = task.source, task.target
@@ -124,9 +126,9 @@ with columns[0]:
     )
 # The defaults differ by source (the tiny digits task needs more epochs); a link's own values win over both.
 with columns[1]:
-    epochs = shared_slider("Epochs", 1, 60, default=30 if source_choice == DEMO else 5, key="tl_epochs")
+    epochs = shared_slider("Epochs", 1, 60, default=transfer.DEMO_EPOCHS if source_choice == DEMO else 5, key="tl_epochs")
 with columns[2]:
-    batch_size = shared_select_slider("Batch size", (8, 16, 32, 64), default=16 if source_choice == DEMO else 32, key="tl_batch")
+    batch_size = shared_select_slider("Batch size", (8, 16, 32, 64), default=transfer.DEMO_BATCH_SIZE if source_choice == DEMO else 32, key="tl_batch")
 toggles = st.columns(3)
 augment_flags = {}
 for (name, label), column in zip(AUGMENTATIONS.items(), toggles):
@@ -169,6 +171,7 @@ st.subheader("Results")
 if source_choice == DEMO:
     st.markdown(f"**{transfer.verdict(results, per_class=per_class)}**")
 results_section(results, source_run, dataset, spec, epochs=epochs, batch_size=batch_size)
+code_section({mode.label: mode.run for mode in results}, key="tl_code")
 inspected = inspect_section(results, dataset)
 if spec is not None:
     predict_section(inspected, dataset, spec)

@@ -7,6 +7,7 @@ is standardised with training statistics and a validation split is carved from t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -90,6 +91,13 @@ def audio_features(
             "band_scale": scale,
             "extract_seconds": extract_seconds,
             "clip_samples": int(dataset.x_train.shape[1]) if kind == "waveform" else None,
+        },
+        recipe={
+            "step": "audio_features",
+            "of": dataset.recipe,
+            "settings": dataclasses.asdict(settings) if kind == "waveform" and settings is not None else None,
+            "validation_fraction": validation_fraction,
+            "seed": seed,
         },
     )
 

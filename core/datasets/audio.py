@@ -147,6 +147,7 @@ def audio_npy_dataset(
         class_names=tuple(str(index) for index in range(classes)),
         source=f"{source}: {bands} bands × {frames} frames per example",
         extras={"kind": "features", "axis_order": order, "detected_axis_order": detect_axis_order(arrays["X_train"].shape[1:3])},
+        recipe={"loader": "audio_npy", "source": source},
     )
 
 
@@ -343,6 +344,7 @@ def load_wav_folder(
             "train_files": tuple(names[~is_test]),
             "test_files": tuple(names[is_test]),
         },
+        recipe={"loader": "wav_folder", "folder": shown_as or Path(folder).name},
     )
 
 
@@ -431,6 +433,10 @@ def synthetic_dataset(
         source=SYNTHETIC_SOURCE.format(seed=seed) + note,
         is_fallback=True,
         extras={"kind": "waveform", "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "unreadable": ()},
+        recipe={
+            "loader": "synthetic_sounds", "train_per_class": int(train_per_class), "test_per_class": int(test_per_class),
+            "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "seed": int(seed),
+        },
     )
 
 

@@ -63,6 +63,9 @@ class Dataset:
     x_val: np.ndarray | None = field(default=None, repr=False)
     y_val: np.ndarray | None = field(default=None, repr=False)
     extras: dict = field(default_factory=dict, repr=False)
+    # How the arrays were made, as plain JSON-able data (loader, options, derived steps), so an
+    # exported script can remake them; ``None`` when unknown. Never part of the fingerprint.
+    recipe: dict | None = field(default=None, repr=False)
 
     @cached_property
     def fingerprint(self) -> str:

@@ -211,6 +211,7 @@ def _dataset(
     test_per_class: int | None,
     seed: int,
     is_fallback: bool = False,
+    recipe: dict | None = None,
 ) -> Dataset:
     x_train, y_train = subsample_per_class(arrays["x_train"], arrays["y_train"], per_class, seed=seed)
     x_test, y_test = subsample_per_class(arrays["x_test"], arrays["y_test"], test_per_class, seed=seed + 1)
@@ -225,6 +226,7 @@ def _dataset(
         + (f", at most {per_class:,} per class" if per_class is not None else "")
         + ")",
         is_fallback=is_fallback,
+        recipe=recipe,
     )
 
 
@@ -260,11 +262,13 @@ def load_cifar10(
             test_per_class=test_per_class,
             seed=seed,
             is_fallback=True,
+            recipe=_recipe("cifar10", "digits_fallback", per_class, test_per_class, seed),
         )
     arrays, source = found
     return _dataset(
         "cifar10", arrays, class_names=CIFAR10_CLASSES, source=source,
         per_class=per_class, test_per_class=test_per_class, seed=seed,
+        recipe=_recipe("cifar10", "cifar10", per_class, test_per_class, seed),
     )
 
 
@@ -371,6 +375,7 @@ def load_cifar10_gray28(
             f"({len(x_train):,} training and {len(x_test):,} test images"
             + (f", at most {per_class:,} per class" if per_class is not None else "")
             + ")",
+            recipe=_recipe("cifar10-gray28", "png_folder", per_class, test_per_class, seed),
         )
     found = colour_cifar_arrays(data_dir, allow_download=allow_download)
     if found is None:
@@ -385,6 +390,7 @@ def load_cifar10_gray28(
             test_per_class=test_per_class,
             seed=seed,
             is_fallback=True,
+            recipe=_recipe("cifar10-gray28", "digits_fallback", per_class, test_per_class, seed),
         )
     arrays, source = found
     # Subsample before converting, so only the images kept are resized.
@@ -401,7 +407,13 @@ def load_cifar10_gray28(
         f"({len(x_train):,} training and {len(x_test):,} test images"
         + (f", at most {per_class:,} per class" if per_class is not None else "")
         + ")",
+        recipe=_recipe("cifar10-gray28", "cifar10", per_class, test_per_class, seed),
     )
+
+
+def _recipe(loader: str, variant: str, per_class: int | None, test_per_class: int | None, seed: int) -> dict:
+    """How a CIFAR dataset was made, for exported scripts: ``variant`` is the data actually read."""
+    return {"loader": loader, "variant": variant, "per_class": per_class, "test_per_class": test_per_class, "seed": seed}
 
 
 def to_model_input(image: Any, input_shape: tuple[int, ...]) -> np.ndarray:

@@ -41,4 +41,5 @@ def load_digits_dataset(*, data_dir: Path | None = None, seed: int = 0) -> Datas
         class_names=tuple(str(digit) for digit in range(10)),
         source="scikit-learn's built-in 8×8 handwritten digits (1,797 images)",
         is_fallback=False,
+        recipe={"loader": "digits", "seed": seed},
     )

@@ -346,6 +346,10 @@ def load_image_folder(
         x_val=x[val] if len(val) else None,
         y_val=y[val] if len(val) else None,
         extras={"corrupt": corrupt, "non_image_files": scan.non_image_files, "files_per_class": decoded},
+        recipe={
+            "loader": "image_folder", "root": str(scan.root.resolve()), "image_size": int(image_size), "color": color,
+            "val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed, "corrupt": len(corrupt),
+        },
     )
 
 
@@ -426,6 +430,8 @@ def load_image_zip(
         x_val=dataset.x_val,
         y_val=dataset.y_val,
         extras=extras,
+        # The folder was a temporary unpacking of the upload, gone now: a script cannot reread it.
+        recipe={"loader": "image_zip", "name": name},
     )
 
 
@@ -520,4 +526,8 @@ def load_cats_vs_dogs(
         x_val=x[val] if len(val) else None,
         y_val=y[val] if len(val) else None,
         extras={"corrupt": (), "non_image_files": 0, "files_per_class": {"temple": int((y == 0).sum()), "flower": int((y == 1).sum())}},
+        recipe={
+            "loader": "photo_patches", "image_size": int(image_size), "color": color,
+            "val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed,
+        },
     )

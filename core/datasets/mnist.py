@@ -131,6 +131,7 @@ def load_mnist(
             class_names=tuple(str(digit) for digit in range(10)),
             source=DIGITS_SOURCE + " Put mnist.npz in the data directory for real MNIST.",
             is_fallback=True,
+            recipe={"loader": "mnist", "variant": "digits_fallback", "train_size": train_size, "seed": seed},
         )
     arrays, source = found
     x_train, y_train = subsample(arrays["x_train"], arrays["y_train"].astype(np.int64), train_size, seed=seed)
@@ -142,4 +143,5 @@ def load_mnist(
         y_test=arrays["y_test"].astype(np.int64),
         class_names=tuple(str(digit) for digit in range(10)),
         source=source,
+        recipe={"loader": "mnist", "variant": "mnist", "train_size": train_size, "seed": seed},
     )

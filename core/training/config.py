@@ -107,6 +107,9 @@ class RunResult:
     from_cache: bool = False
     curves_on: str = "test"  # which split the per-epoch "val_" curves were measured on
     train_examples: int = 0  # training-set size, so runs on different subsets can be told apart
+    # How the training data was made (``Dataset.recipe``): plain JSON data, ``None`` for runs cached
+    # before it was recorded. What :func:`core.codegen.keras_script` remakes the data from.
+    data_recipe: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def seconds_per_epoch(self) -> float:

@@ -69,6 +69,11 @@ def cached_result(config: TrainConfig, dataset: Dataset, *, cache: DiskCache | N
     return _load_entry(cache, run_key(config, dataset))
 
 
+def run_by_key(key: str, *, cache: DiskCache | None = None) -> RunResult | None:
+    """The stored run with this cache key (a transfer run's source CNN, say), or ``None``."""
+    return _load_entry(cache or DiskCache(), key)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunRequest:
     """One model a Train click asks for: its configuration, its data and how the page names it."""
@@ -283,11 +288,27 @@ def _write_entry(folder: Path, key: str, config: TrainConfig, dataset: Dataset, 
         "dataset_fingerprint": dataset.fingerprint,
         "curves_on": "validation" if dataset.has_validation else "test",
         "train_examples": len(dataset.x_train),
+        "data_recipe": _plain_recipe(dataset.recipe),
         **{name: getattr(outcome, name) for name in _SCALAR_FIELDS},
         "history": outcome.history,
     }
     text = json.dumps(record, allow_nan=True, indent=1)
     (folder / "result.json").write_text(text, encoding="utf-8")
+
+
+def _plain_recipe(recipe: dict | None) -> dict | None:
+    """The dataset's recipe as plain JSON data (NumPy scalars become numbers), or ``None`` when it is not JSON-able."""
+    if recipe is None:
+        return None
+    try:
+        plain = json.loads(json.dumps(recipe, default=lambda value: value.item() if isinstance(value, np.generic) else _refuse(value)))
+    except (TypeError, ValueError):
+        return None
+    return plain if isinstance(plain, dict) else None
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
 _SCALAR_FIELDS = (
@@ -345,6 +366,8 @@ def _read_entry(folder: Path) -> RunResult | None:
             from_cache=True,
             curves_on=curves_on,
             train_examples=int(record.get("train_examples", 0)),
+            # Entries written before recipes were recorded have none: their data's recipe is unknown.
+            data_recipe=record["data_recipe"] if isinstance(record.get("data_recipe"), dict) else None,
             **{name: record[name] for name in _SCALAR_FIELDS},
         )
     except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError):

@@ -114,6 +114,7 @@ def prepared_dataset(dataset: Dataset, kind: str) -> Dataset:
             is_fallback=dataset.is_fallback,
             x_val=_read_only(preprocess(dataset.x_val, kind)) if dataset.x_val is not None else None,
             y_val=dataset.y_val,
+            recipe={"step": "transfer_preprocess", "kind": kind, "of": dataset.recipe},
         )
         _prepared[memo] = prepared
         while len(_prepared) > _MAX_PREPARED:

@@ -72,6 +72,10 @@ def bottleneck_features(
         source=data.source,
         x_val=features.get("val"),
         y_val=data.y_val if "val" in features else None,
+        recipe={
+            "step": "bottleneck_features", "of": data.recipe, "base": spec.kind, "batch_size": batch_size,
+            "weights_path": spec.weights_path, "weights_digest": spec.weights_digest,
+        },
     )
     return feature_data, FeaturePass(seconds, not computed["ran"], tuple(features["train"].shape[1:]))
 
