@@ -135,6 +135,39 @@ def baseline(trained_template: Path):
     return result
 
 
+@pytest.fixture(scope="session")
+def digits_source_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache holding the offline transfer demo's source CNN, trained once with the page's settings.
+
+    The source task (digits 0–4, each at 8 places) does not depend on the page's images-per-class
+    slider, so one trained source serves every transfer test; training it is most of their time.
+    """
+    from core import transfer
+
+    root = tmp_path_factory.mktemp("digits_source_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLLAB_CACHE_DIR", str(root))
+        patch.setenv("DLLAB_OFFLINE", "1")
+        patch.delenv("DLLAB_DATA_DIR", raising=False)
+        transfer.train_source(transfer.digits_transfer_task().source)
+    return root
+
+
+@pytest.fixture
+def digits_source(digits_source_template: Path):
+    """This test's cache starts with the demo's trained source CNN; returns that run."""
+    import shutil
+
+    from core import settings as dllab_settings
+    from core import transfer
+    from core.training import cached_result
+
+    shutil.copytree(digits_source_template, dllab_settings.cache_dir(), dirs_exist_ok=True)
+    run = cached_result(transfer.source_config(), transfer.digits_transfer_task().source)
+    assert run is not None
+    return run
+
+
 def assert_baseline_intact(before) -> None:
     """The run trained before the bad input is still cached, with the same numbers, and its model loads."""
     from core.training import load_model

@@ -172,12 +172,13 @@ def test_augmented_feature_extraction_cannot_use_cached_features(random_vgg16, t
     assert result.run.trainable_params == 512 * 256 + 256 + 256 * 256 + 256 + 256 * 3 + 3
 
 
-def test_offline_digits_demo_transfers_and_states_the_result() -> None:
+def test_offline_digits_demo_transfers_and_states_the_result(digits_source) -> None:
     task = transfer.digits_transfer_task(per_class=5)
     assert task.target.class_names == ("5", "6", "7", "8", "9")
     assert task.target.class_counts("train") == {str(d): 5 for d in range(5, 10)}
     assert set(np.unique(task.source.y_train)) == {0, 1, 2, 3, 4}
-    source = transfer.train_source(task.source, epochs=3)
+    source = transfer.train_source(task.source)
+    assert source.key == digits_source.key and source.from_cache  # the page's source run, trained once per session
     assert source.test_accuracy > 0.8  # digits 0–4 are easy; the base really learned something
     spec = transfer.source_spec(source)
     assert spec.kind == "small_cnn" and spec.pretrained and spec.weights_digest == source.key
@@ -188,6 +189,28 @@ def test_offline_digits_demo_transfers_and_states_the_result() -> None:
     assert "5 training images per class" in sentence
     with pytest.raises(ValueError, match="per_class"):
         transfer.digits_transfer_task(per_class=1)
+
+
+def test_digits_demo_places_whole_digits_and_shares_one_source_task_across_the_slider() -> None:
+    from sklearn.datasets import load_digits
+
+    few, many = transfer.digits_transfer_task(per_class=3), transfer.digits_transfer_task(per_class=30)
+    # One source task for every slider position, so the source CNN trains once.
+    assert few.source.fingerprint == many.source.fingerprint
+    assert few.source.input_shape == few.target.input_shape == (16, 16, 1)
+    source_digits = int((load_digits().target < 5).sum())
+    assert len(few.source.x_train) == 8 * (source_digits - len(few.source.x_test))  # 8 places per training digit
+    # Every digit is pasted whole: its ink equals the 8×8 original's, and it fits in an 8×8 window.
+    originals = np.round(load_digits().images * (255 / 16)).astype(np.uint8)
+    ink_of_originals = sorted(int(image.sum()) for image, label in zip(originals, load_digits().target) if label >= 5)
+    target = few.target
+    placed = np.concatenate([target.x_train, target.x_val, target.x_test])
+    assert sorted(int(image.sum()) for image in placed) == ink_of_originals
+    for image in placed[:50]:
+        rows, cols = np.nonzero(image[..., 0])
+        assert rows.max() - rows.min() < 8 and cols.max() - cols.min() < 8
+    # The slider only moves images between train and test; a test image stays where it was.
+    assert {image.tobytes() for image in many.target.x_test} <= {image.tobytes() for image in target.x_test}
 
 
 def test_vgg16_calculator_layers_match_keras() -> None:

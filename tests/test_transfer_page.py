@@ -33,7 +33,7 @@ def test_renders_offline_demo_and_controls_rerun() -> None:
     assert not at.exception and not _errors(at)
 
 
-def test_tiny_training_shows_the_comparison_then_comes_from_cache() -> None:
+def test_tiny_training_shows_the_comparison_then_comes_from_cache(digits_source) -> None:
     at = app_test(PAGE, timeout=240)
     at.slider(key="tl_per_class").set_value(3).run()
     at.slider(key="tl_epochs").set_value(2).run()

@@ -28,6 +28,9 @@ from core.transfer.bases import (
     vgg16_spec,
 )
 from core.transfer.digits import (
+    DEMO_BATCH_SIZE,
+    DEMO_EPOCHS,
+    DEMO_PER_CLASS,
     DigitsTransferTask,
     digits_transfer_task,
     source_config,
@@ -79,7 +82,7 @@ from core.transfer.weights import (
 
 __all__ = [
     "BaseSpec", "base_model", "prepared_dataset", "preprocess", "source_spec", "vgg16_spec",
-    "DigitsTransferTask", "digits_transfer_task", "source_config", "train_source",
+    "DEMO_BATCH_SIZE", "DEMO_EPOCHS", "DEMO_PER_CLASS", "DigitsTransferTask", "digits_transfer_task", "source_config", "train_source",
     "FEATURES_NAMESPACE", "FeaturePass", "bottleneck_features", "head_probabilities", "predict_probabilities",
     "ImagenetStatus", "imagenet_status", "imagenet_top5",
     "MemoryEstimate", "base_input_shape", "check_memory", "estimate_memory", "estimate_table", "homework_case_summary",
