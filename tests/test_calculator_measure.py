@@ -37,6 +37,18 @@ def test_the_guard_refuses_a_measurement_that_would_not_fit() -> None:
     check_fits(estimate, None)  # unknown RAM: allowed
 
 
+def test_the_worker_checks_its_own_free_ram_before_starting_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.calculator.measure as measure
+
+    started = []
+    monkeypatch.setattr(measure.subprocess, "run", lambda *args, **kwargs: started.append(args))
+    monkeypatch.setattr(measure, "available_memory_bytes", lambda: 500_000_000)
+    network = PRESETS[0].network
+    with pytest.raises(ValueError, match="only 500 MB is available"):
+        measure_memory(network.input_shape, network.layers, batch_size=50, optimizer="adam")
+    assert started == []  # refused before any process started
+
+
 def test_impossible_settings_and_a_stuck_measurement_give_clear_errors() -> None:
     with pytest.raises(ValueError, match="optimizer"):
         measure_memory((8, 8, 1), [{"type": "dense", "units": 4}], batch_size=2, optimizer="lion")

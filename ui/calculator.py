@@ -34,6 +34,8 @@ from ui.widgets import show_failure, show_value_error
 
 # Building a Keras model allocates every weight; past this the check would risk the server's RAM.
 KERAS_VERIFY_LIMIT_BYTES = 1_000_000_000
+# How long a measurement may wait for a worker plus run; trainings queued before it go first.
+QUEUE_WAIT_SECONDS = MEASURE_TIMEOUT_SECONDS + 420
 INPUT_SHAPE_CHARS = 64
 
 
@@ -195,8 +197,8 @@ def measure_in_keras(input_shape: tuple[int, ...], layers: list[dict[str, Any]],
         input_shape, layers, batch_size=report.batch_size, dtype_bytes=4, optimizer=report.optimizer
     )
     signature = repr((input_shape, layers, report.batch_size, report.optimizer))
-    if report.weight_bytes > KERAS_VERIFY_LIMIT_BYTES:
-        st.info(f"This network's weights alone take {both_units(report.weight_bytes)}; measuring it here could exhaust the server's RAM.")
+    if estimate.weight_bytes > KERAS_VERIFY_LIMIT_BYTES:
+        st.info(f"This network's float32 weights alone take {both_units(estimate.weight_bytes)}; measuring it here could exhaust the server's RAM.")
         return
     st.caption(
         f"Builds this network in a fresh Keras process on a training worker, runs one prediction and one training step "
@@ -210,10 +212,15 @@ def measure_in_keras(input_shape: tuple[int, ...], layers: list[dict[str, Any]],
                 from core.training.executor import current_executor
 
                 measure = partial(measure_memory, batch_size=report.batch_size, optimizer=report.optimizer)
-                measured = current_executor().run_task(measure, input_shape, layers, timeout=MEASURE_TIMEOUT_SECONDS + 60)
+                measured = current_executor().run_task(measure, input_shape, layers, timeout=QUEUE_WAIT_SECONDS)
             st.session_state["keras_memory"] = (signature, measured)
         except ValueError as error:
             show_value_error(error)
+        except TimeoutError:
+            st.warning(
+                f"The training workers stayed busy for {QUEUE_WAIT_SECONDS // 60:.0f} minutes, so the measurement did not run. "
+                "Try again when the class's trainings are done.", icon=":material/hourglass:",
+            )
         except Exception as error:  # noqa: BLE001 - a failing measurement must not crash the page
             show_failure("Measuring this network in Keras", error)
     stored = st.session_state.get("keras_memory")

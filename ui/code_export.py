@@ -23,10 +23,16 @@ PYTHON_MIME = "text/x-python"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _script(key: str, _result: RunResult) -> tuple[str | None, str]:
-    """The run's script (or ``None``) and why not; a run's key fixes everything the script says."""
+def _cached_script(key: str, _result: RunResult) -> str:
+    """The run's script; a run's key fixes everything the script says. A refusal raises, so it is not kept:
+    a run whose model file was evicted gets its script once the file is back."""
+    return keras_script(_result)
+
+
+def _script(result: RunResult) -> tuple[str | None, str]:
+    """The run's script (or ``None``) and why not."""
     try:
-        return keras_script(_result), ""
+        return _cached_script(result.key, result), ""
     except ScriptUnavailable as reason:
         return None, str(reason)
 
@@ -57,7 +63,7 @@ def code_section(
         return
     if not st.toggle(
         "Show the code", key=f"{key}_show",
-        help="A standalone Python script (Keras, NumPy, scikit-learn; no DL Lab) that loads the same data, builds the "
+        help="A standalone Python script (Keras on TensorFlow, NumPy, scikit-learn; no DL Lab) that loads the same data, builds the "
         "same network and trains it the same way. Its last line prints the parameter count and test accuracy.",
     ):
         return
@@ -66,7 +72,7 @@ def code_section(
         names = [label(run) for run in runs]
         picked = st.selectbox("Run", range(len(runs)), format_func=names.__getitem__, key=f"{key}_run")
         chosen = runs[int(picked or 0)]
-    script, reason = _script(chosen.key, chosen)
+    script, reason = _script(chosen)
     if script is None:
         st.info(f"No script for this run: {reason}.", icon=":material/code_off:")
         return

@@ -446,6 +446,7 @@ class DaskExecutor(Executor):
         # Held while Dask restarts a worker: a fit submitted meanwhile could land on the restarting
         # worker and wait forever for the scattered dataset the restart threw away.
         self._restarting = threading.Lock()
+        self._tasks_running = 0  # run_task work sent to the cluster and not yet finished
 
     # -- the cluster ------------------------------------------------------------------------
 
@@ -541,8 +542,12 @@ class DaskExecutor(Executor):
     def run_task(self, function: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         client = self.client()
         self._heal()
-        # A task asked for now waits behind fits asked for earlier, like a job would.
+        with self._restarting:
+            pass  # a restart under way would kill the task's worker mid-run
+        # A task asked for now waits behind fits already sent, like a job would.
         priority = -(int(time.time() * 1000) * 64)
+        with self._lock:
+            self._tasks_running += 1  # a worker running a task is not idle: no restart for memory meanwhile
         future = client.submit(function, *args, key=f"dllab-task-{uuid.uuid4().hex[:12]}", priority=priority, pure=False)
         try:
             return future.result(timeout=timeout)
@@ -553,6 +558,8 @@ class DaskExecutor(Executor):
             raise explained from error
         finally:
             future.release()
+            with self._lock:
+                self._tasks_running -= 1
 
     def _heal(self) -> None:
         """Bring the local cluster back to its size if Dask gave up on a worker (a nanny it closed)."""
@@ -711,7 +718,7 @@ class DaskExecutor(Executor):
             if outcome.resident_mb - baseline > recycle_megabytes():
                 self._due_restart.add(address)
         with self._lock:
-            idle = not self._fits
+            idle = not self._fits and not self._tasks_running
             due, self._due_restart = (self._due_restart, set()) if idle else (set(), self._due_restart)
         if due:
             self._restarting.acquire()  # before returning, so no later submission can slip in ahead of it
