@@ -96,7 +96,10 @@ def _header(result: RunResult, notes: list[str], requirements: str) -> str:
         "The last line it prints is params=<N> test_accuracy=<x>.",
     ]
     wrapped = [textwrap.fill(line, 100) if line else "" for line in lines]
-    return '"""' + "\n".join(wrapped).strip() + '\n"""'
+    # Folder and class names reach this text (a run's source names its folder): fill() turns their newlines
+    # into spaces, and escaping backslashes and quote triples keeps any name inside the docstring.
+    text = "\n".join(wrapped).strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return '"""' + text + '\n"""'
 
 
 def _section(title: str) -> str:
@@ -471,11 +474,17 @@ def _imports(body: str, third_party: str) -> str:
     standard = [
         line
         for line, used in (
+            ("import io", re.search(r"(?<![\w.])io\.", body)),
             ("import math", re.search(r"\bmath\.", body)),
             ("import os", re.search(r"\bos\.", body)),
+            ("import re", re.search(r"(?<![\w.])re\.", body)),
+            ("import struct", re.search(r"(?<![\w.])struct\.", body)),
             ("import tempfile", re.search(r"\btempfile\.", body)),
             ("import time", re.search(r"\btime\.", body)),
+            ("import wave", re.search(r"(?<![\w.])wave\.", body)),
             ("from dataclasses import dataclass", "@dataclass" in body),
+            ("from fractions import Fraction", re.search(r"\bFraction\(", body)),
+            ("from pathlib import Path", re.search(r"\bPath\(", body)),
         )
         if used
     ]

@@ -16,6 +16,7 @@ import re
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -123,12 +124,10 @@ def _cifar(recipe: Mapping[str, Any], code: DataCode) -> None:
     gray = recipe["loader"] == "cifar10-gray28"
     variant = recipe.get("variant")
     per_class, test_per_class, seed = recipe.get("per_class"), recipe.get("test_per_class"), int(recipe.get("seed", 0))
-    _subsets(code)
     if variant == "png_folder":
-        raise DataNotExportable(
-            "this run read the ELEC 576 PNG folders (CIFAR10/Train, CIFAR10/Test) from the server's data directory; "
-            "the script exporter does not remake that folder reader yet"
-        )
+        _gray_png_folders(recipe, code)
+        return
+    _subsets(code)
     if variant == "cifar10":
         code.notes.append("CIFAR-10 comes from keras.datasets (downloaded once into ~/.keras/datasets).")
         code.lines += [
@@ -160,6 +159,34 @@ def _cifar(recipe: Mapping[str, Any], code: DataCode) -> None:
     code.lines.append(
         'data = {"x_train": x_train, "y_train": y_train.astype(np.int64), "x_test": x_test, "y_test": y_test.astype(np.int64)}'
     )
+
+
+def _gray_png_folders(recipe: Mapping[str, Any], code: DataCode) -> None:
+    from core.datasets import cifar
+
+    if "root" not in recipe:
+        raise DataNotExportable(
+            "this run read the ELEC 576 PNG folders (CIFAR10/Train, CIFAR10/Test) before DL Lab recorded where they were, "
+            "so no script can promise to read the same images"
+        )
+    code.helper(_DATASET_ERROR)
+    code.copy(cifar._class_folders)
+    code.copy(cifar._read_gray_image)
+    code.copy(cifar.read_gray_split)
+    code.needs_pillow = True
+    root, seed = str(recipe["root"]), int(recipe.get("seed", 0))
+    code.notes.append(
+        "The images are the ELEC 576 PNG folders (Train/ and Test/, one folder per class) the app read, in CIFAR_FOLDER; "
+        "change it to where your copy is. They are chosen and decoded by the app's own code, copied below."
+    )
+    code.lines += [
+        f"CIFAR_FOLDER = Path({root!r})",
+        '# Class labels follow the training folders, numbered folders in numeric order ("10" after "2").',
+        'folder_names = [folder.name for folder in _class_folders(CIFAR_FOLDER / "Train")]',
+        f'x_train, y_train = read_gray_split(CIFAR_FOLDER / "Train", folder_names, {recipe.get("per_class")!r}, seed={seed})',
+        f'x_test, y_test = read_gray_split(CIFAR_FOLDER / "Test", folder_names, {recipe.get("test_per_class")!r}, seed={seed + 1})',
+        'data = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}',
+    ]
 
 
 def _split_into_data(code: DataCode, recipe: Mapping[str, Any]) -> None:
@@ -248,11 +275,77 @@ def _image_folder(recipe: Mapping[str, Any], code: DataCode) -> None:
     _split_into_data(code, recipe)
 
 
+_DATASET_ERROR = 'class DatasetError(ValueError):\n    """Data that cannot be read; the message says which file and why."""'
+_AUDIO_ERROR = 'class AudioError(ValueError):\n    """Audio settings that cannot work."""'
+# DL Lab strips server paths from the messages about unreadable files; they decide nothing about the arrays.
+_MESSAGE_STAND_INS = '''
+def without_paths(text: str, *, limit: int = 200) -> str:
+    """The message as it is, cut to limit characters (DL Lab also hides server paths in it)."""
+    return str(text)[:limit]
+
+
+def user_message(error: BaseException, *, limit: int = 200) -> str:
+    """What went wrong, in the error's own words."""
+    return without_paths(str(error) or type(error).__name__, limit=limit)
+'''.strip()
+
+
+def _wav_folder(recipe: Mapping[str, Any], code: DataCode) -> None:
+    from core import settings
+    from core.datasets import audio, wav
+
+    if "root" not in recipe:
+        raise DataNotExportable(
+            "this run read a folder of WAV recordings before DL Lab recorded where it was, "
+            "so no script can promise to read the same files"
+        )
+    code.helper(_DATASET_ERROR)
+    code.helper(_AUDIO_ERROR)
+    code.helper(_MESSAGE_STAND_INS)
+    # A compiled pattern and a range are not plain constants, so DataCode.copy does not carry them.
+    code.helper(f"FSDD_PATTERN = re.compile({audio.FSDD_PATTERN.pattern!r}, re.IGNORECASE)")
+    code.helper(f"FSDD_TEST_INDICES = {audio.FSDD_TEST_INDICES!r}")
+    for function in (
+        settings.is_inside, wav.wav_files, audio._content_root, audio.is_fsdd_layout, audio._split_fsdd, audio._allowed,
+        audio._class_folders, audio._split_class_folders, audio.split_wav_folder,
+        wav._open_source, wav._find_chunk, wav._declared_format, wav._pcm_to_float, wav._check_rate, wav._read_with_scipy,
+        wav.read_wav, wav.resample, wav.fit_length, wav.clip_samples, wav.DecodedClips, wav.decode_files,
+    ):
+        code.copy(function)
+    root, fence = str(recipe["root"]), recipe.get("fence")
+    sample_rate, clip_seconds = int(recipe["sample_rate"]), float(recipe["clip_seconds"])
+    code.notes.append(
+        "The recordings are read from the WAV folder the app used (WAV_FOLDER below; change it to where your copy is), "
+        "listed, split and decoded by the app's own code, copied below. Files that cannot be decoded are skipped, as in the app."
+    )
+    if fence is None:
+        fence_line = "FENCE = None"
+    elif Path(root).parent == Path(str(fence)):  # a folder of the data directory: the fence moves with it
+        fence_line = "FENCE = WAV_FOLDER.parent"
+    else:
+        fence_line = f"FENCE = Path({str(fence)!r})"
+    code.lines += [
+        f"WAV_FOLDER = Path({root!r})",
+        "# The app ignores files whose real path leads out of its data directory (FENCE; None: no such limit).",
+        fence_line,
+        "train, train_labels, test, test_labels, class_names, split_note = split_wav_folder(",
+        f"    WAV_FOLDER, test_fraction={float(recipe['test_fraction'])!r}, seed={int(recipe['seed'])}, fence=FENCE",
+        ")",
+        f"decoded = decode_files(train + test, sample_rate={sample_rate}, clip_seconds={clip_seconds!r})",
+        "# The app keeps decoded clips as 16-bit integers in its disk cache; the same rounding gives the same arrays.",
+        "clips = np.round(decoded.clips * 32767.0).astype(np.int16).astype(np.float32) / np.float32(32767.0)",
+        "kept = np.asarray(decoded.kept, dtype=np.int64)",
+        "labels = np.asarray(train_labels + test_labels, dtype=np.int64)[kept]",
+        "is_test = (np.arange(len(train) + len(test)) >= len(train))[kept]",
+        'data = {"x_train": clips[~is_test], "y_train": labels[~is_test], "x_test": clips[is_test], "y_test": labels[is_test]}',
+    ]
+
+
 def _synthetic_sounds(recipe: Mapping[str, Any], code: DataCode) -> None:
     from core.datasets import synthetic_sounds as module
     from core.datasets import wav
 
-    code.helper("class AudioError(ValueError):\n    \"\"\"Audio settings that cannot work.\"\"\"")
+    code.helper(_AUDIO_ERROR)
     code.copy(wav.clip_samples)
     code.copy(module._synthetic_clip)
     code.copy(module.synthetic_sounds)
@@ -336,7 +429,7 @@ def _audio_features(recipe: Mapping[str, Any], code: DataCode) -> None:
         raise DataNotExportable("these audio features came ready-made from uploaded .npy files, which a script cannot reach")
     _data(recipe.get("of"), code)
     code.helper(_constant("_STFT_BYTES_PER_BIN", module._STFT_BYTES_PER_BIN))  # private, so not found by name
-    code.helper("class AudioError(ValueError):\n    \"\"\"Audio settings that cannot work.\"\"\"")
+    code.helper(_AUDIO_ERROR)
     code.copy(module.FeatureSettings)
     code.copy(module.feature_batch_size)
     code.copy(module.log_mel_features)
@@ -404,6 +497,7 @@ _LOADERS: dict[str, Callable[[Mapping[str, Any], DataCode], None]] = {
     "photo_patches": _photo_patches,
     "image_folder": _image_folder,
     "synthetic_sounds": _synthetic_sounds,
+    "wav_folder": _wav_folder,
     "digits_transfer": _digits_transfer,
 }
 _STEPS: dict[str, Callable[[Mapping[str, Any], DataCode], None]] = {
@@ -414,7 +508,7 @@ _STEPS: dict[str, Callable[[Mapping[str, Any], DataCode], None]] = {
 _WHY_NOT: dict[str, str] = {
     "image_zip": "this run trained on an uploaded zip, which the server unpacked only for the moment it read it",
     "audio_npy": "this run trained on uploaded .npy feature files, which a script cannot reach",
-    "wav_folder": "this run read a folder of WAV recordings; the script exporter does not remake the app's WAV decoding yet",
+    "wav_zip": "this run trained on an uploaded zip of WAV files, which the server unpacked only for the moment it read it",
 }
 
 

@@ -95,15 +95,22 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Exported]:
         patch.delenv("DLLAB_DATA_DIR", raising=False)
         runs = _train_one_of_each_page_type()
         exports = {name: Exported(result, keras_script(result)) for name, result in runs.items()}
+    _run_scripts(exports, RUN_IN_SUBPROCESS, scripts, tmp_path_factory.mktemp("script_keras_home"))
+    exports["_cache"] = cache  # type: ignore[assignment]
+    return exports
+
+
+def _run_scripts(exports: dict[str, Exported], names: tuple[str, ...], scripts: Path, keras_home: Path) -> None:
+    """Write every script into ``scripts`` and run those in ``names`` there, in parallel, recording what they print."""
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith(("DLLAB_", "PYTHON"))
     }
-    environment.update(TF_CPP_MIN_LOG_LEVEL="3", KERAS_HOME=str(tmp_path_factory.mktemp("script_keras_home")))
+    environment.update(TF_CPP_MIN_LOG_LEVEL="3", KERAS_HOME=str(keras_home))
     processes = {}
     for name, export in exports.items():
         path = scripts / f"{name}.py"
         path.write_text(export.script, encoding="utf-8")
-        if name not in RUN_IN_SUBPROCESS:
+        if name not in names:
             continue
         # Run from an empty folder with no PYTHONPATH: an import of DL Lab would fail here.
         processes[name] = subprocess.Popen(
@@ -116,8 +123,6 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Exported]:
             process.kill()
             stdout, stderr = process.communicate()
         exports[name].returncode, exports[name].stdout, exports[name].stderr = process.returncode, stdout, stderr
-    exports["_cache"] = cache  # type: ignore[assignment]
-    return exports
 
 
 @pytest.mark.parametrize("name", RUN_IN_SUBPROCESS)
@@ -259,6 +264,9 @@ def test_recipe_is_not_part_of_the_fingerprint_or_the_cache_key() -> None:
         ({"loader": "audio_npy", "source": "uploaded .npy files"}, "uploaded .npy"),
         ({"step": "audio_features", "of": {"loader": "audio_npy"}, "settings": None}, ".npy"),
         ({"loader": "cifar10-gray28", "variant": "png_folder", "per_class": 5, "test_per_class": None, "seed": 0}, "PNG folders"),
+        ({"loader": "wav_zip", "folder": "sounds.zip"}, "uploaded zip of WAV"),
+        ({"loader": "wav_folder", "folder": "sounds"}, "before DL Lab recorded where"),
+        ({"step": "audio_features", "of": {"loader": "wav_zip", "folder": "s.zip"}, "settings": {}}, "uploaded zip"),
         ({"loader": "something_new"}, "does not know"),
     ),
 )
@@ -322,3 +330,165 @@ def test_sequence_page_offers_no_code_before_a_run_exists(monkeypatch) -> None:
     assert not at.exception
     # No run yet at these settings: no toggle, nothing exported.
     assert not [toggle for toggle in at.toggle if toggle.key == "seq_code_show"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data folders on the server: FSDD, a WAV folder of class folders, the ELEC 576 gray CIFAR PNGs
+
+# Every name the user controls is hostile: quotes, a quote triple, a backslash escape and a newline.
+HOSTILE = 'odd "name" \'\'\' """ \\N{x}\nnext line'
+FOLDER_RUNS = ("fsdd_cnn", "wav_classes_forest", "cifar_png_fast")
+
+
+def _tone(frequency: float, seconds: float, rng: np.random.Generator, rate: int = 8000) -> np.ndarray:
+    time = np.arange(int(rate * seconds)) / rate
+    return (0.5 * np.sin(2 * np.pi * frequency * time) + 0.05 * rng.standard_normal(len(time))).astype(np.float32)
+
+
+def _write_data_folders(data_dir: Path) -> Path:
+    """FSDD-named recordings, a WAV folder of class folders and the ELEC 576 PNG folders, tiny, under ``data_dir``."""
+    from PIL import Image
+
+    from core.datasets.wav import write_wav
+
+    rng = np.random.default_rng(0)
+    recordings = data_dir / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    for digit in range(3):
+        for index in range(10):  # 0–4 are FSDD's test recordings
+            seconds = 0.4 + 0.02 * index  # shorter and longer than the clip: padded and trimmed
+            write_wav(recordings / f"{digit}_jackson_{index}.wav", _tone(300 + 250 * digit, seconds, rng), 8000)
+    sounds = data_dir / HOSTILE
+    for label, name in enumerate(('hum "low"', "beep\n'high'")):
+        (sounds / name).mkdir(parents=True)
+        for index in range(6):
+            write_wav(sounds / name / f"clip {index}.wav", _tone(400 + 900 * label, 0.6, rng), 8000)
+    for split, count in (("Train", 12), ("Test", 5)):
+        for label, name in enumerate(("cat \"x\"", "dog\n'y'")):
+            folder = data_dir / "CIFAR10" / split / name
+            folder.mkdir(parents=True)
+            for index in range(count):
+                pixels = np.clip(rng.normal(90 + 80 * label, 40, size=(28, 28)), 0, 255).astype(np.uint8)
+                image = Image.fromarray(pixels, mode="L")
+                # One colour image of another size per class: converted and resized as in the app.
+                (image.convert("RGB").resize((32, 32)) if index == 0 else image).save(folder / f"Image{index:05d}.png")
+    return sounds
+
+
+def _load_script(path: Path) -> object:
+    import importlib.util
+
+    name = f"exported_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # @dataclass looks its module up while the script is being run
+    try:
+        spec.loader.exec_module(module)  # main() runs only as __main__
+    finally:
+        del sys.modules[name]
+    return module
+
+
+@pytest.fixture(scope="module")
+def folder_exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Exported]:
+    """One run per data folder, through the pages' own loaders with the data directory set, exported and run."""
+    from core import settings
+    from core.audio.comparison import cnn_config
+    from core.audio.feature_dataset import audio_features
+    from core.audio.features import FeatureSettings
+    from core.audio.forest import forest_config
+    from core.codegen import keras_script
+    from core.datasets import load_dataset
+    from core.training import train
+
+    data_dir = tmp_path_factory.mktemp("codegen_data") / HOSTILE
+    sounds = _write_data_folders(data_dir)
+    scripts = tmp_path_factory.mktemp("codegen_folder_scripts")
+    datasets, runs = {}, {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLLAB_CACHE_DIR", str(tmp_path_factory.mktemp("codegen_folder_cache")))
+        patch.setenv("DLLAB_DATA_DIR", str(data_dir))
+        patch.setenv("DLLAB_OFFLINE", "1")
+        patch.setenv("DLLAB_WORKERS", "0")
+        feature_settings = FeatureSettings(sample_rate=4000, mel_bands=16)
+        # The audio page's two data-directory sources (ui/audio.py: fsdd_data, folder_data).
+        fsdd = load_dataset("fsdd", sample_rate=4000, clip_seconds=0.5)
+        assert fsdd.name == "fsdd" and len(fsdd.x_test) == 15
+        datasets["fsdd_cnn"] = audio_features(fsdd, feature_settings)
+        runs["fsdd_cnn"] = train(cnn_config(epochs=1, batch_size=16, patience=1), datasets["fsdd_cnn"])
+        folder = load_dataset(
+            "wav_folder", folder=sounds, sample_rate=4000, clip_seconds=0.5, dataset_name=sounds.name,
+            fence=settings.data_dir(), shown_as=sounds.name,
+        )
+        datasets["wav_classes_forest"] = audio_features(folder, feature_settings)
+        runs["wav_classes_forest"] = train(forest_config(10), datasets["wav_classes_forest"])
+        # The CIFAR page finds the ELEC 576 folders in the data directory.
+        lab = baseline_settings()
+        datasets["cifar_png_fast"] = load_dataset(lab.dataset, per_class=8, seed=lab.seed)
+        assert "ELEC 576" in datasets["cifar_png_fast"].source
+        runs["cifar_png_fast"] = train(lab.train_config(), datasets["cifar_png_fast"])
+        exports = {name: Exported(result, keras_script(result)) for name, result in runs.items()}
+    _run_scripts(exports, FOLDER_RUNS, scripts, tmp_path_factory.mktemp("folder_keras_home"))
+    for name, export in exports.items():
+        export.dataset = datasets[name]  # type: ignore[attr-defined]
+        export.path = scripts / f"{name}.py"  # type: ignore[attr-defined]
+    return exports
+
+
+@pytest.mark.parametrize("name", FOLDER_RUNS)
+def test_data_folder_runs_export_a_script_that_reproduces_the_run(folder_exports: dict[str, Exported], name: str) -> None:
+    export = folder_exports[name]
+    script = export.script
+    compile(script, f"{name}.py", "exec")
+    assert not re.search(r"^\s*(from|import)\s+(core|ui|app_pages)\b", script, re.MULTILINE)
+    # The folder is named once, as a Python literal, and the name cannot leak out of the docstring.
+    recipe = export.result.data_recipe
+    root = (recipe["of"] if "of" in recipe else recipe)["root"]
+    assert HOSTILE in root and f"Path({root!r})" in script
+    if name == "wav_classes_forest":  # the data directory fences the folder, and moves with it
+        assert "FENCE = WAV_FOLDER.parent" in script
+    assert _docstring_holds_the_header(script)
+    assert export.returncode == 0, export.stderr[-3000:]
+    params, accuracy = export.reported()
+    assert params == export.result.params
+    assert abs(accuracy - export.result.test_accuracy) <= 0.02, (accuracy, export.result.test_accuracy)
+
+
+def _docstring_holds_the_header(script: str) -> bool:
+    """The script's docstring holds the whole header, the hostile name included: no name broke out of it."""
+    import ast
+
+    docstring = " ".join((ast.get_docstring(ast.parse(script), clean=False) or "").split())
+    return " ".join(HOSTILE.split()) in docstring and docstring.endswith("The last line it prints is params=<N> test_accuracy=<x>.")
+
+
+@pytest.mark.parametrize("name", FOLDER_RUNS)
+def test_data_folder_scripts_build_the_apps_arrays(folder_exports: dict[str, Exported], name: str) -> None:
+    export = folder_exports[name]
+    data = _load_script(export.path).load_data()
+    dataset = export.dataset
+    expected = {"x_train": dataset.x_train, "y_train": dataset.y_train, "x_test": dataset.x_test, "y_test": dataset.y_test}
+    if dataset.x_val is not None:
+        expected.update(x_val=dataset.x_val, y_val=dataset.y_val)
+    assert sorted(data) == sorted(expected)
+    for key, array in expected.items():
+        assert data[key].dtype == array.dtype and np.array_equal(data[key], array), key
+
+
+def test_an_uploaded_wav_zip_records_no_server_path_and_offers_no_script(tmp_path: Path) -> None:
+    from core.codegen_data import DataNotExportable, data_code
+    from core.datasets import load_dataset
+    from core.datasets.wav import write_wav
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / "unpacked" / label).mkdir(parents=True)
+        for index in range(3):
+            write_wav(tmp_path / "unpacked" / label / f"{index}.wav", _tone(500, 0.1, rng), 8000)
+    # As ui/audio.py's zip_data reads an unpacked upload.
+    dataset = load_dataset(
+        "wav_folder", folder=tmp_path / "unpacked", clip_seconds=0.1, dataset_name="uploaded zip", shown_as="sounds.zip", uploaded=True
+    )
+    assert dataset.recipe == {"loader": "wav_zip", "folder": "sounds.zip"}
+    with pytest.raises(DataNotExportable, match="uploaded zip"):
+        data_code(dataset.recipe)

@@ -77,7 +77,7 @@ def zip_data(digest: str, _payload: bytes, name: str, sample_rate: int, clip_sec
     """An uploaded zip of WAVs, unpacked safely once per content hash into the cache's uploads pool."""
     return load_dataset(
         "wav_folder", folder=unpacked_zip(digest, _payload), sample_rate=sample_rate, clip_seconds=clip_seconds,
-        dataset_name="uploaded zip", source=f"WAV files from {name}", shown_as=name,
+        dataset_name="uploaded zip", source=f"WAV files from {name}", shown_as=name, uploaded=True,
     )
 
 

@@ -32,6 +32,7 @@ from core.datasets.synthetic_sounds import (
 )
 from core.datasets.wav import decode_files, decode_work, wav_files
 from core.homework import HOMEWORK
+from core.settings import is_inside
 
 # The homework whose four arrays the .npy loader reads, named in its messages.
 NPY_HOMEWORK = HOMEWORK["data_ml_200_ex5"]
@@ -235,7 +236,7 @@ def _split_fsdd(files: list[Path]) -> tuple[list[Path], list[int], list[Path], l
 
 
 def _allowed(path: Path, fence: Path | None) -> bool:
-    return fence is None or settings.is_inside(path, fence)
+    return fence is None or is_inside(path, fence)
 
 
 def _class_folders(root: Path, fence: Path | None) -> list[str]:
@@ -277,6 +278,30 @@ def _split_class_folders(
     return train, train_labels, test, test_labels, tuple(classes), f"a seeded {test_fraction:.0%} test split per class"
 
 
+def split_wav_folder(
+    folder: Path, *, test_fraction: float, seed: int, fence: Path | None = None, label: str = "the folder"
+) -> tuple[list[Path], list[int], list[Path], list[int], tuple[str, ...], str]:
+    """A WAV folder's training and test files with their labels, its class names and how it was split.
+
+    FSDD-named files get FSDD's official split; class subfolders are split by :func:`_split_class_folders`.
+    """
+    root = _content_root(folder)
+    files = wav_files(root, fence=fence)
+    if not files:
+        raise DatasetError(f"{label} holds no .wav files")
+    top_level = [path for path in files if path.parent == root]
+    if is_fsdd_layout(top_level) and len(top_level) == len(files):
+        train, train_labels, test, test_labels = _split_fsdd(files)
+        split_note = "FSDD's official split (recordings 0–4 of each speaker and digit are the test set)"
+        return train, train_labels, test, test_labels, tuple(str(digit) for digit in range(10)), split_note
+    if top_level:
+        raise DatasetError(
+            f"{label} has WAV files at the top level ({top_level[0].name}, …) that are not FSDD-named "
+            "({digit}_{speaker}_{index}.wav); put each class in its own subfolder instead"
+        )
+    return _split_class_folders(root, test_fraction=test_fraction, seed=seed, fence=fence)
+
+
 @register_loader("wav_folder")
 def load_wav_folder(
     *,
@@ -290,11 +315,13 @@ def load_wav_folder(
     source: str | None = None,
     fence: Path | None = None,
     shown_as: str | None = None,
+    uploaded: bool = False,
 ) -> Dataset:
     """WAV files in class subfolders, or FSDD-named files with FSDD's official split, as equal-length clips.
 
     With ``fence`` (the data directory), files and folders whose real path leads outside it are
     ignored. Messages name the folder as ``shown_as`` (the upload's name, say), never by its server path.
+    ``uploaded`` marks an unpacked upload, whose run no exported script can remake.
     """
     if folder is None:
         raise DatasetError("choose a folder of WAV files")
@@ -302,24 +329,9 @@ def load_wav_folder(
     label = shown_as or root.name
     if not root.is_dir():
         raise DatasetError(f"{label} is not a folder")
-    root = _content_root(root)
-    files = wav_files(root, fence=fence)
-    if not files:
-        raise DatasetError(f"{label} holds no .wav files")
-    top_level = [path for path in files if path.parent == root]
-    if is_fsdd_layout(top_level) and len(top_level) == len(files):
-        train, train_labels, test, test_labels = _split_fsdd(files)
-        class_names = tuple(str(digit) for digit in range(10))
-        split_note = "FSDD's official split (recordings 0–4 of each speaker and digit are the test set)"
-    elif top_level:
-        raise DatasetError(
-            f"{label} has WAV files at the top level ({top_level[0].name}, …) that are not FSDD-named "
-            "({digit}_{speaker}_{index}.wav); put each class in its own subfolder instead"
-        )
-    else:
-        train, train_labels, test, test_labels, class_names, split_note = _split_class_folders(
-            root, test_fraction=test_fraction, seed=seed, fence=fence
-        )
+    train, train_labels, test, test_labels, class_names, split_note = split_wav_folder(
+        root, test_fraction=test_fraction, seed=seed, fence=fence, label=label
+    )
     all_files = train + test
     clips, kept, errors = _decode_cached(all_files, sample_rate, clip_seconds)
     labels = np.asarray(train_labels + test_labels, dtype=np.int64)[kept]
@@ -344,8 +356,23 @@ def load_wav_folder(
             "train_files": tuple(names[~is_test]),
             "test_files": tuple(names[is_test]),
         },
-        recipe={"loader": "wav_folder", "folder": shown_as or Path(folder).name},
+        recipe=_wav_recipe(
+            root, label, fence, uploaded, sample_rate=sample_rate, clip_seconds=clip_seconds, test_fraction=test_fraction, seed=seed
+        ),
     )
+
+
+def _wav_recipe(
+    root: Path, label: str, fence: Path | None, uploaded: bool, *, sample_rate: int, clip_seconds: float, test_fraction: float, seed: int
+) -> dict:
+    """How a WAV dataset was made, for exported scripts: a folder on the server is named by its path, an upload is not."""
+    if uploaded:  # unpacked only for the moment it was read; a script could never reach it
+        return {"loader": "wav_zip", "folder": label}
+    return {
+        "loader": "wav_folder", "folder": label, "root": str(root.absolute()),
+        "fence": str(Path(fence).absolute()) if fence is not None else None,
+        "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "test_fraction": float(test_fraction), "seed": int(seed),
+    }
 
 
 def _require_usable(

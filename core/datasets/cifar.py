@@ -375,7 +375,7 @@ def load_cifar10_gray28(
             f"({len(x_train):,} training and {len(x_test):,} test images"
             + (f", at most {per_class:,} per class" if per_class is not None else "")
             + ")",
-            recipe=_recipe("cifar10-gray28", "png_folder", per_class, test_per_class, seed),
+            recipe=_recipe("cifar10-gray28", "png_folder", per_class, test_per_class, seed, root=root),
         )
     found = colour_cifar_arrays(data_dir, allow_download=allow_download)
     if found is None:
@@ -411,9 +411,14 @@ def load_cifar10_gray28(
     )
 
 
-def _recipe(loader: str, variant: str, per_class: int | None, test_per_class: int | None, seed: int) -> dict:
-    """How a CIFAR dataset was made, for exported scripts: ``variant`` is the data actually read."""
-    return {"loader": loader, "variant": variant, "per_class": per_class, "test_per_class": test_per_class, "seed": seed}
+def _recipe(
+    loader: str, variant: str, per_class: int | None, test_per_class: int | None, seed: int, *, root: Path | None = None
+) -> dict:
+    """How a CIFAR dataset was made, for exported scripts: ``variant`` is the data actually read (``root``: the PNG folders)."""
+    recipe = {"loader": loader, "variant": variant, "per_class": per_class, "test_per_class": test_per_class, "seed": seed}
+    if root is not None:
+        recipe["root"] = str(Path(root).absolute())
+    return recipe
 
 
 def to_model_input(image: Any, input_shape: tuple[int, ...]) -> np.ndarray:
