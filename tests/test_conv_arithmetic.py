@@ -62,7 +62,8 @@ def test_padding_is_zero_and_marked_and_the_kernel_is_the_trained_one(model_and_
     np.testing.assert_array_equal(step.patch[1:, 1:], image[:2, :2])
     np.testing.assert_allclose(step.kernel, model.get_layer("same_relu").get_weights()[0][..., 1])
     assert step.bias == pytest.approx(model.get_layer("same_relu").get_weights()[1][1])
-    assert step.activation == "relu" and step.output == max(step.pre_activation, 0.0) == pytest.approx(step.output)
+    # The output is the layer's own float32 value; the sum shown is computed in float64, so equal within 1e-5.
+    assert step.activation == "relu" and step.output == pytest.approx(max(step.pre_activation, 0.0), abs=1e-5)
     assert step.input_rows == (-1, 1) and step.input_cols == (-1, 1)
 
 
