@@ -324,7 +324,40 @@ _SCALAR_FIELDS = (
 )
 
 
+_entries_read: dict[Path, tuple[tuple[int, ...], RunResult]] = {}
+_MAX_ENTRIES_READ = 4096
+
+
 def _read_entry(folder: Path) -> RunResult | None:
+    """:func:`_read_entry_from_disk`, kept in memory while the entry's files are unchanged.
+
+    Pages list every cached run on each rerun (the runs table, "What mattered"), and a class
+    server holds hundreds; a published entry never changes in place, so two ``stat`` calls tell
+    whether the run read last time is still the one on disk. Its arrays are made read-only, since
+    every session now shares the same object.
+    """
+    try:
+        stamp = tuple(
+            value
+            for name in ("result.json", "predictions.npy")
+            for status in ((folder / name).stat(),)
+            for value in (status.st_mtime_ns, status.st_size, status.st_ino)
+        )
+    except OSError:
+        return None
+    kept = _entries_read.get(folder)
+    if kept is not None and kept[0] == stamp and (kept[1].model_path is None or kept[1].model_path.is_file()):
+        return kept[1]
+    result = _read_entry_from_disk(folder)
+    if result is not None:
+        result.test_predictions.setflags(write=False)
+        if len(_entries_read) >= _MAX_ENTRIES_READ:
+            _entries_read.clear()
+        _entries_read[folder] = (stamp, result)
+    return result
+
+
+def _read_entry_from_disk(folder: Path) -> RunResult | None:
     """The run stored in ``folder``, or ``None`` when anything in it is missing, damaged or of the wrong type.
 
     The cache folder is shared and may be edited by hand, so every field is checked before use:
