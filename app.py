@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.catalog import HOME, TOPIC_PAGES
+from ui.exercise import apply_exercise_link
 from ui.server_tuning import keep_keras_session
 from ui.sidebar import draw_sidebar
 from ui.training import cancel_when_leaving
@@ -16,4 +17,5 @@ pages += [st.Page(topic.path, title=topic.title, icon=topic.icon) for topic in T
 navigation = st.navigation(pages)
 draw_sidebar()
 cancel_when_leaving(navigation.url_path)
+apply_exercise_link(navigation.url_path)
 navigation.run()

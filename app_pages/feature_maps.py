@@ -27,6 +27,7 @@ from ui.image_data import (
 from ui.shareable import share_link, shared_radio, shared_select_slider, shared_slider
 from ui.code_export import code_section
 from ui.widgets import dataset_banner, show_value_error
+from ui.exercise import exercise_footer, exercise_header
 
 # Short option values keep the link readable; the labels are what the radio shows.
 SOURCES = {
@@ -44,6 +45,7 @@ st.markdown(
     "Train it, then look inside: the **feature maps** of each conv layer for one image (each map standardised, "
     "×64 + 128, clipped to 0–255, as in the homework) and the first layer's 32 **filters** (each min–max normalised)."
 )
+exercise_header()
 
 # ---------------------------------------------------------------------------------------------
 # Data
@@ -112,3 +114,4 @@ results_section(result, dataset)
 code_section(result, key="fm_code")
 inspection = feature_maps_section(result, dataset, size)
 filters_section(inspection)
+exercise_footer()

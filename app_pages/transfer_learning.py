@@ -33,6 +33,7 @@ from ui.transfer import (
 )
 from ui.code_export import code_section
 from ui.widgets import dataset_banner, show_value_error
+from ui.exercise import exercise_footer, exercise_header
 
 DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
 SOURCE_LABELS = {
@@ -53,6 +54,7 @@ st.markdown(
     f"(same architecture, random weights). The head comes from {HAND_SIGNS[:1].lower()}{HAND_SIGNS[1:]}: "
     f"{describe_layers(dense_head(2)[:-1])} (ReLU) → softmax over the classes."
 )
+exercise_header()
 
 # ---------------------------------------------------------------------------------------------
 # Data: the offline digits demo, or photos with VGG16 as the base
@@ -175,3 +177,4 @@ code_section({mode.label: mode.run for mode in results}, key="tl_code")
 inspected = inspect_section(results, dataset)
 if spec is not None:
     predict_section(inspected, dataset, spec)
+exercise_footer()

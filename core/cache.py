@@ -47,6 +47,9 @@ _key_locks_guard = threading.Lock()
 POOLS = ("runs", "data", "uploads")
 RUN_NAMESPACES = frozenset({"runs"})
 UPLOAD_NAMESPACES = frozenset({"audio-uploads", "weights"})
+# Not cache entries: the exercise links' secret and the class boards (``core.exercise``). Clearing
+# trained runs must not void every exercise link handed out, so clear and eviction leave it alone.
+KEPT_FOLDER = ".exercises"
 # Errors that say "this folder cannot take writes" rather than "this entry is broken".
 _UNWRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
 _PROBE_SECONDS = 30.0
@@ -402,6 +405,8 @@ class DiskCache:
                 failed, reason = failed + 1, problem
         for root in self._roots():
             for namespace in _children(root):
+                if namespace.name == KEPT_FOLDER:
+                    continue
                 loose = (namespace,) if namespace.is_file() or namespace.is_symlink() else _children(namespace)
                 for child in loose:
                     if child.is_file() or child.is_symlink():

@@ -25,6 +25,8 @@ from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import (
     bind_query_param,
+    lock_state,
+    locked_kwargs,
     publish_query_param,
     share_link,
     shared_multiselect,
@@ -83,11 +85,15 @@ def controls() -> SequenceControls:
         with middle:
             optimizer = shared_selectbox("Optimizer", tuple(OPTIMIZER_NAMES), format_func=OPTIMIZER_NAMES.get, key="optimizer")
             # Kept as text so "1e-3" can be typed; a bad value is reported below, not refused silently.
-            bind_query_param("learning_rate", checked_rate_text, "1e-3")
-            learning_rate_text = st.text_input(
-                "Learning rate", key="learning_rate", max_chars=LEARNING_RATE_CHARS, help="A number such as 0.001 or 1e-3."
-            )
-            publish_query_param("learning_rate", learning_rate_text)
+            bind_query_param("learning_rate", checked_rate_text, "1e-3", label="Learning rate")
+            if lock_state("learning_rate") == "hidden":
+                learning_rate_text = st.session_state["learning_rate"]
+            else:
+                learning_rate_text = st.text_input(
+                    "Learning rate", key="learning_rate", max_chars=LEARNING_RATE_CHARS,
+                    **locked_kwargs("learning_rate", {"help": "A number such as 0.001 or 1e-3."}),
+                )
+                publish_query_param("learning_rate", learning_rate_text)
         with right:
             epochs = shared_number("Epochs", min_value=1, max_value=100, default=5, step=1, key="epochs")
             train_size = shared_number(

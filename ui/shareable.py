@@ -42,15 +42,33 @@ T = TypeVar("T")
 # The largest whole number a browser's number box (a JavaScript double) holds exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
 
+# Session state the exercise links (``ui.exercise``) share with this module, reset on every run:
+CONTROLS_STATE = "dllab_page_controls"  # query key -> label of each shared control drawn so far
+LOCKS_STATE = "dllab_exercise_locks"  # (query key -> locked text, hide locked controls?) or absent
+LOCKED_HELP = "Locked by this exercise: the instructor fixed it."
 
-def bind_query_param(key: str, parse: Callable[[str], T], default: T) -> T:
+
+def bind_query_param(key: str, parse: Callable[[str], T], default: T, *, label: str | None = None) -> T:
     """Seed ``st.session_state[key]`` from the URL once per session (or from ``default``); return it.
 
     Later runs keep whatever the widget holds, so a user's changes are never overwritten by the link.
     A held value this widget could not show (left by another page's widget with the same key) is
     replaced as if the session were new. The notice stays ten seconds, since a slow page may still
     be drawing when it appears.
+
+    An exercise link that locks ``key`` wins on every run: the control then holds the signed value
+    (see :func:`lock_state`, which says whether to draw it disabled or not at all).
     """
+    st.session_state.setdefault(CONTROLS_STATE, {})[key] = label or key
+    locked = _locked_text(key)
+    if locked is not None:
+        try:
+            value = parse(locked)
+        except ValueError:
+            pass  # an option this version no longer has: the control stays free (the header says so)
+        else:
+            st.session_state[key] = value
+            return value
     if key in st.session_state and _valid(st.session_state[key], parse):
         return st.session_state[key]
     raw = st.query_params.get(key)
@@ -67,6 +85,27 @@ def _valid(value: Any, parse: Callable[[str], Any]) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _locked_text(key: str) -> str | None:
+    locks = st.session_state.get(LOCKS_STATE)
+    return locks[0].get(key) if locks else None
+
+
+def lock_state(key: str) -> str | None:
+    """``"hidden"`` or ``"locked"`` when the page's exercise fixes this control (call after binding it), else ``None``."""
+    locks = st.session_state.get(LOCKS_STATE)
+    if not locks or key not in locks[0] or st.session_state.get(key) is None:
+        return None
+    return "hidden" if locks[1] else "locked"
+
+
+def locked_kwargs(key: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A widget's keyword arguments, disabled with a note when the page's exercise locks it."""
+    if lock_state(key) is None:
+        return kwargs
+    note = f"{kwargs['help']}\n\n{LOCKED_HELP}" if kwargs.get("help") else LOCKED_HELP
+    return {**kwargs, "disabled": True, "help": note}
 
 
 def publish_query_param(key: str, value: Any) -> None:
@@ -102,8 +141,10 @@ def shared_multiselect(
     unknown = [value for value in default if value not in options]
     if unknown:
         raise ValueError(f"default {unknown!r} of {key!r} is not among its options")
-    bind_query_param(key, lambda raw: query_state.parse_choices(raw, options), list(default))
-    chosen = st.multiselect(label, options, key=key, **kwargs)
+    bind_query_param(key, lambda raw: query_state.parse_choices(raw, options), list(default), label=label)
+    if lock_state(key) == "hidden":
+        return st.session_state[key]
+    chosen = st.multiselect(label, options, key=key, **locked_kwargs(key, kwargs))
     publish_query_param(key, chosen)
     return chosen
 
@@ -120,8 +161,10 @@ def shared_slider(
 ) -> int | float:
     """``st.slider`` for one number kept in the URL; whole numbers when the bounds and default are ints."""
     parse = _number_parser(min_value, max_value, step, default)
-    bind_query_param(key, parse, default)
-    value = st.slider(label, min_value=min_value, max_value=max_value, step=step, key=key, **kwargs)
+    bind_query_param(key, parse, default, label=label)
+    if lock_state(key) == "hidden":
+        return st.session_state[key]
+    value = st.slider(label, min_value=min_value, max_value=max_value, step=step, key=key, **locked_kwargs(key, kwargs))
     publish_query_param(key, value)
     return value
 
@@ -141,24 +184,31 @@ def shared_number(
     Links are not held to ``step`` here, since a number box accepts any typed value in range.
     """
     parse = _number_parser(min_value, max_value, None, default)
-    bind_query_param(key, parse, default)
-    value = st.number_input(label, min_value=min_value, max_value=max_value, step=step, key=key, **kwargs)
+    bind_query_param(key, parse, default, label=label)
+    if lock_state(key) == "hidden":
+        return st.session_state[key]
+    value = st.number_input(
+        label, min_value=min_value, max_value=max_value, step=step, key=key, **locked_kwargs(key, kwargs)
+    )
     publish_query_param(key, value)
     return value
 
 
 def shared_checkbox(label: str, *, key: str, default: bool = False, **kwargs: Any) -> bool:
     """``st.checkbox`` kept in the URL as ``true``/``false``."""
-    bind_query_param(key, query_state.parse_bool, default)
-    value = st.checkbox(label, key=key, **kwargs)
-    publish_query_param(key, value)
-    return value
+    return _shared_switch(st.checkbox, label, key, default, kwargs)
 
 
 def shared_toggle(label: str, *, key: str, default: bool = False, **kwargs: Any) -> bool:
     """``st.toggle`` kept in the URL as ``true``/``false``."""
-    bind_query_param(key, query_state.parse_bool, default)
-    value = st.toggle(label, key=key, **kwargs)
+    return _shared_switch(st.toggle, label, key, default, kwargs)
+
+
+def _shared_switch(widget: Callable[..., Any], label: str, key: str, default: bool, kwargs: dict) -> bool:
+    bind_query_param(key, query_state.parse_bool, default, label=label)
+    if lock_state(key) == "hidden":
+        return st.session_state[key]
+    value = widget(label, key=key, **locked_kwargs(key, kwargs))
     publish_query_param(key, value)
     return value
 
@@ -191,8 +241,10 @@ def _shared_choice(
         default = options[0]
     elif default not in options:
         raise ValueError(f"default {default!r} of {key!r} is not among its options")
-    bind_query_param(key, lambda raw: query_state.parse_choice(raw, options), default)
-    value = widget(label, options, key=key, **kwargs)
+    bind_query_param(key, lambda raw: query_state.parse_choice(raw, options), default, label=label)
+    if lock_state(key) == "hidden":
+        return st.session_state[key]
+    value = widget(label, options, key=key, **locked_kwargs(key, kwargs))
     publish_query_param(key, value)
     return value
 

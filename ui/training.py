@@ -36,6 +36,7 @@ from core.training import (
     submit,
     wait,
 )
+from ui.exercise import judge_runs
 from ui.widgets import show_failure, show_value_error
 
 _JOBS = "dllab_training_jobs"  # session state: job id -> (page, train button) it belongs to
@@ -105,6 +106,7 @@ def training_section(
         st.info(f"Not trained yet with these settings: {names}. Click **{label}**.", icon=":material/hourglass_empty:")
     elif not pending and outcome is None:
         st.caption("Everything has already run with these settings; the results below come from the cache.")
+    judge_runs(results, trained=outcome.trained if outcome is not None else ())
     return results
 
 

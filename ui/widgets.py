@@ -47,6 +47,19 @@ def show_failure(what: str, error: BaseException) -> None:
     st.error(f"{what} failed: {user_message(error)}", icon=":material/error:")
 
 
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~:$=^")
+
+
+def escape_markdown(text: str) -> str:
+    """Someone's text shown as Markdown but read literally: no links, images, colours, icons or maths.
+
+    An exercise question comes from whoever made the link, so it must not be able to pull in an
+    image from elsewhere or dress itself up as the app's own notices. Line breaks are kept.
+    """
+    escaped = "".join(f"\\{character}" if character in _MARKDOWN_SPECIALS else character for character in text)
+    return "  \n".join(escaped.splitlines())
+
+
 def inline_code(text: str) -> str:
     """``text`` as Markdown inline code, whatever backticks it holds.
 
