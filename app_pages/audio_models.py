@@ -10,15 +10,20 @@ from core.audio.comparison import (
     CNN_NETWORK,
     EXERCISE,
     cnn_config,
+    is_comparison_run,
+    network_label,
     reported_figures,
     rnn_config,
 )
 from core.audio.features import FEATURE_KINDS
 from core.audio.forest import TREE_CHOICES, forest_config
 from core.calculator import describe_layers
+from core.training import list_cached_runs
 from core.audio.sources import SOURCES
 from ui.audio import prepare_data, show_data, show_results, train_section
 from ui.code_export import code_section
+from ui.importance import what_mattered_section
+from ui.seeds import seed_section
 from ui.shareable import (
     share_link,
     shared_number,
@@ -27,6 +32,7 @@ from ui.shareable import (
     shared_selectbox,
     shared_slider,
 )
+from ui.exercise import exercise_footer, exercise_header
 
 REPORTED = reported_figures()
 REPORTED_ACCURACY = {row["model"]: row["reported test accuracy"] for row in REPORTED}
@@ -39,6 +45,7 @@ st.markdown(
     "a **random forest** on the flattened pixels, a small **CNN**, and an **LSTM** that reads one frame per timestep. "
     "Here you can run the same comparison on any audio."
 )
+exercise_header()
 
 # ---------------------------------------------------------------------------------------------
 st.header("1 · Data and features")
@@ -125,11 +132,14 @@ comparison = train_section(data.features, {
     "cnn": cnn_config(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
     "rnn": rnn_config(cell, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience or None),
 })
+# The networks first: the lesson is about initial weights; the forest's seed (its bootstrap draws) is offered last.
+seed_section({network_label(comparison.configs[role]): comparison.configs[role] for role in ("cnn", "rnn", "forest")}, data.features)
 
 # ---------------------------------------------------------------------------------------------
 st.header("3 · Results")
 show_results(comparison, data)
 code_section(comparison.labelled, key="audio_code")
+what_mattered_section(list_cached_runs(predicate=lambda run: is_comparison_run(run, data.features)), key="audio_mattered")
 
 # ---------------------------------------------------------------------------------------------
 st.header("4 · Why the results come out this way")
@@ -158,3 +168,4 @@ st.markdown(
   their shape in time and frequency, which favours the convolutional and recurrent models over the forest.
 """
 )
+exercise_footer()

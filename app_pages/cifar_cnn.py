@@ -20,8 +20,10 @@ from core.cifar import (
     LabSettings,
     format_rate,
     format_value,
+    is_lab_run,
     sweep,
 )
+from core.training import list_cached_runs
 from ui.cifar import (
     apply_preset,
     curves_section,
@@ -43,7 +45,10 @@ from ui.shareable import (
     shared_toggle,
 )
 from ui.code_export import code_section
+from ui.importance import what_mattered_section
+from ui.seeds import seed_section
 from ui.widgets import dataset_banner, show_value_error
+from ui.exercise import exercise_footer, exercise_header
 
 DEFAULT_ARCHITECTURE = "cifar_fast"
 MODES = {"single": "Single run", "compare": "Compare: sweep one control"}
@@ -56,6 +61,7 @@ st.markdown(
     "then adds inception and residual blocks. Change a control and click **Train**; finished runs are "
     "cached, so any configuration trained before shows at once. **Compare** mode sweeps one control."
 )
+exercise_header()
 
 # ---------------------------------------------------------------------------------------------
 # Controls
@@ -173,8 +179,12 @@ st.caption(
 )
 
 current = train_section(planned, sweep_control)
+if sweep_control is None:  # a sweep already compares runs; the seeds repeat the single one
+    seed_section({"this run": base.train_config()}, dataset)
 chosen = runs_section(dataset, DATASETS[dataset_name], current)
 curves_section(chosen, current)
 code_section(chosen, key="cifar_code")
 inside_section(chosen, dataset)
+what_mattered_section(list_cached_runs(predicate=lambda run: is_lab_run(run, dataset.name)), key="cifar_mattered")
 reported_section()
+exercise_footer()

@@ -7,7 +7,8 @@ import streamlit as st
 from core import settings
 from core.datasets import Dataset, load_dataset
 from core.homework import HOMEWORK
-from core.sequence import model_label, parse_learning_rate, sequence_config
+from core.sequence import is_sequence_run, model_label, parse_learning_rate, sequence_config
+from core.training import list_cached_runs
 from ui.sequence import (
     controls,
     show_confusion,
@@ -16,8 +17,11 @@ from ui.sequence import (
     show_results,
 )
 from ui.code_export import code_section
+from ui.importance import what_mattered_section
+from ui.seeds import seed_section
 from ui.training import Planned, training_section
 from ui.widgets import dataset_banner, show_value_error
+from ui.exercise import exercise_footer, exercise_header
 
 
 @st.cache_resource(show_spinner="Loading MNIST…", max_entries=4)
@@ -34,6 +38,7 @@ st.markdown(
     "an LSTM and a GRU this way (128 hidden units, RMSProp 1e-3) and compares them with a small CNN, "
     "which sees the whole image at once."
 )
+exercise_header()
 chosen = controls()
 
 # ---------------------------------------------------------------------------------------------
@@ -79,6 +84,7 @@ done = training_section(
     [Planned(model_label(config), config, dataset) for config in configs], key="train",
     help="Trains the selected models that have not run with these settings; finished runs are cached.",
 )
+seed_section({model_label(config): config for config in configs}, dataset)
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -88,4 +94,6 @@ if results:
     code_section(results, key="seq_code", label=lambda run: model_label(run.config))
     show_confusion(results, dataset)
     show_mistakes(results, dataset)
+what_mattered_section(list_cached_runs(predicate=lambda run: is_sequence_run(run, dataset)), key="seq_mattered")
 show_reported()
+exercise_footer()

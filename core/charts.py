@@ -320,3 +320,136 @@ def estimate_against_measured_chart(frame: pd.DataFrame, *, height: int = 160) -
         )
         .properties(height=height // 2, title="Estimate against what Keras used")
     )
+
+
+def seed_frame(seeds: Sequence[int], accuracies: Sequence[float], single_seed: int) -> pd.DataFrame:
+    """One row per seed: its test accuracy, whether it is the student's single run, and its axis label (diverged runs, NaN, left out)."""
+    rows = [
+        {
+            "seed": int(seed),
+            "test accuracy": float(accuracy),
+            "run": "your single run" if seed == single_seed else "another seed",
+            "label": f"seed {seed} (your run)" if seed == single_seed else f"seed {seed}",
+        }
+        for seed, accuracy in zip(seeds, accuracies)
+        if np.isfinite(accuracy)
+    ]
+    return pd.DataFrame(rows, columns=["seed", "test accuracy", "run", "label"])
+
+
+def seed_spread_chart(frame: pd.DataFrame, *, mean: float, std: float, height: int = 220) -> alt.Chart:
+    """The test accuracy of every seed as a point in its own row, over the mean (a rule) and a ±1 standard deviation band."""
+    band = pd.DataFrame({"low": [mean - std], "high": [mean + std], "mean": [mean]})
+    # One shared x scale for the three layers; not from zero, or five close accuracies collapse into one dot.
+    scale = alt.Scale(zero=False, padding=16)
+    shaded = alt.Chart(band).mark_rect(opacity=0.18, color="#4c78a8").encode(
+        x=alt.X("low:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=scale),
+        x2="high:Q",
+        tooltip=[alt.Tooltip(name, format=".1%") for name in ("mean:Q", "low:Q", "high:Q")],
+    )
+    average = alt.Chart(band).mark_rule(color="#4c78a8", strokeWidth=2).encode(x=alt.X("mean:Q", scale=scale))
+    runs = ["your single run", "another seed"]
+    points = alt.Chart(frame).mark_point(filled=True, opacity=0.9).encode(
+        x=alt.X("test accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=scale),
+        # The axis labels name the single run: Streamlit's theme gives a legend no room at this height.
+        y=alt.Y("label:N", title=None, sort=list(frame.sort_values("seed")["label"])),
+        color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=["#e45756", "#4c78a8"]), legend=None),
+        size=alt.Size("run:N", scale=alt.Scale(domain=runs, range=[200, 80]), legend=None),
+        tooltip=["seed", alt.Tooltip("test accuracy:Q", format=".2%"), "run"],
+    )
+    return (shaded + average + points).properties(height=height, title="Test accuracy per seed (band: mean ± 1 standard deviation)")
+
+
+# --- What mattered across runs ---------------------------------------------------------------
+
+ACCURACY_AXIS = "test accuracy"
+_PARALLEL_COLUMNS = ("run", "axis", "position", "label", "tick", ACCURACY_AXIS)
+# A numeric axis with more values than this shows only its ends, or its labels would overlap.
+MAX_AXIS_LABELS = 8
+
+
+def parallel_coordinates_frame(
+    rows: Sequence[Mapping[str, object]], accuracies: Sequence[float], *, runs: Sequence[str]
+) -> pd.DataFrame:
+    """Runs as long rows for a parallel-coordinates chart: one point per run and axis, each axis scaled to 0–1.
+
+    The axes are the settings that vary between the runs (in the runs' own order) and then the
+    test accuracy. A number sits at its place between the axis' smallest and largest value (the
+    learning rate on a log scale); a category's values are spread evenly in reading order. ``label``
+    is the value as text and ``tick`` marks the points whose label the axis shows. Each row also
+    carries every setting of its run for the tooltip. Runs without a test accuracy are left out.
+    """
+    from core.importance import axis_value, category_order, is_numeric, shown, varying_settings
+
+    if not (len(rows) == len(accuracies) == len(runs)):
+        raise ValueError(f"rows, accuracies and runs must have the same length, got {len(rows)}, {len(accuracies)} and {len(runs)}")
+    scored = [index for index, accuracy in enumerate(accuracies) if np.isfinite(float(accuracy))]
+    table = varying_settings([rows[index] for index in scored])
+    names = list(table[0]) if table else []
+    tooltip_names = {name: name if name not in _PARALLEL_COLUMNS else f"{name} (setting)" for name in names}
+    positions: dict[str, list[float]] = {}
+    ticks: dict[str, list[bool]] = {}
+    for name in names:
+        values = [row[name] for row in table]
+        if is_numeric(name, values):
+            placed = [axis_value(name, float(value)) for value in values]  # type: ignore[arg-type]
+            low, high = min(placed), max(placed)
+            positions[name] = [(value - low) / (high - low) for value in placed]
+            few = len(set(placed)) <= MAX_AXIS_LABELS
+            ticks[name] = [few or value in (low, high) for value in placed]
+        else:
+            order = category_order(values)
+            step = 1 / (len(order) - 1)
+            positions[name] = [order.index(shown(value)) * step for value in values]
+            ticks[name] = [True] * len(values)
+    scores = [float(accuracies[index]) for index in scored]
+    low, high = (min(scores), max(scores)) if scores else (0.0, 0.0)
+    records = []
+    for place, (index, settings) in enumerate(zip(scored, table)):
+        carried = {tooltip_names[name]: shown(value) for name, value in settings.items()}
+        common = {"run": str(runs[index]), ACCURACY_AXIS: scores[place], **carried}
+        for name in names:
+            records.append(
+                {**common, "axis": name, "position": positions[name][place], "label": shown(settings[name]), "tick": ticks[name][place]}
+            )
+        records.append(
+            {
+                **common, "axis": ACCURACY_AXIS, "position": (scores[place] - low) / (high - low) if high > low else 0.5,
+                "label": f"{scores[place]:.1%}", "tick": scores[place] in (low, high),
+            }
+        )
+    return pd.DataFrame(records, columns=[*_PARALLEL_COLUMNS, *tooltip_names.values()])
+
+
+def parallel_coordinates_chart(frame: pd.DataFrame, *, height: int = 320) -> alt.LayerChart:
+    """One line per run across the setting axes to the test-accuracy axis, coloured by accuracy, values labelled on the axes."""
+    axes = list(dict.fromkeys(frame["axis"]))
+    settings = [column for column in frame.columns if column not in _PARALLEL_COLUMNS]
+    x = alt.X("axis:N", sort=axes, title=None, axis=alt.Axis(labelAngle=0, orient="top", labelLimit=140, domain=False, ticks=False))
+    y = alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[0, 1], padding=12))
+    accuracy = alt.Color(
+        f"{ACCURACY_AXIS}:Q", title=ACCURACY_AXIS, scale=alt.Scale(scheme="viridis"), legend=alt.Legend(format=".0%", type="gradient")
+    )
+    tooltip = [
+        alt.Tooltip("run:N", title="run"),
+        alt.Tooltip(f"{ACCURACY_AXIS}:Q", format=".2%"),
+        *[alt.Tooltip(field=name, type="nominal", title=name) for name in settings],
+    ]
+    base = alt.Chart(frame)
+    # The vertical axes themselves: a rule per axis from 0 to 1.
+    rules = (
+        alt.Chart(pd.DataFrame({"axis": axes, "bottom": 0.0, "top": 1.0}))
+        .mark_rule(color="#999999")
+        .encode(x=alt.X("axis:N", sort=axes), y=alt.Y("bottom:Q", axis=None), y2="top:Q")
+    )
+    lines = base.mark_line(opacity=0.7, strokeWidth=2).encode(x=x, y=y, color=accuracy, detail="run:N", tooltip=tooltip)
+    points = base.mark_circle(size=40, opacity=0.9).encode(x=x, y=y, color=accuracy, tooltip=tooltip)
+    labels = (
+        alt.Chart(frame[frame["tick"]].drop_duplicates(subset=["axis", "label"]))
+        .mark_text(align="left", dx=6, fontSize=11, color="#444444")
+        .encode(x=x, y=y, text="label:N")
+    )
+    # "container": a discrete x axis would otherwise take a fixed step per axis and leave the page's width unused.
+    return (rules + lines + points + labels).properties(
+        width="container", height=height, title="Settings against test accuracy, one line per run"
+    )

@@ -18,11 +18,13 @@ import numpy as np
 from core.audio.forest import forest_label, macro_f1
 from core.datasets import Dataset
 from core.homework import HOMEWORK, NETWORKS, reported_rows
+from core.models.forest import FOREST_ARCHITECTURE
 from core.training import RunResult, TrainConfig, cached_result, options
 
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "bilstm": "Bidirectional LSTM"}
 EXERCISE = HOMEWORK["data_ml_200_ex5"]
 CNN_NETWORK = NETWORKS["audio_cnn"]
+COMPARED_ARCHITECTURES = (FOREST_ARCHITECTURE, "audio_cnn", "audio_rnn")
 
 
 def reported_figures() -> list[dict[str, Any]]:
@@ -81,6 +83,19 @@ def network_label(config: TrainConfig) -> str:
     if config.architecture == "random_forest":
         return forest_label(config.model_kwargs["trees"])
     return "CNN" if config.architecture == "audio_cnn" else config.architecture
+
+
+def is_comparison_run(result: RunResult, features: Dataset) -> bool:
+    """True for a run of the page's three models on these features' clips, whatever the feature settings.
+
+    Features are named after their clips (``fsdd-features``), but two uploads can share a name,
+    so the number of test predictions must match as well.
+    """
+    return (
+        result.dataset_name == features.name
+        and result.config.architecture in COMPARED_ARCHITECTURES
+        and len(result.test_predictions) == len(features.y_test)
+    )
 
 
 def comparison_rows(runs: Mapping[str, RunResult], y_test: np.ndarray, num_classes: int) -> list[dict[str, Any]]:

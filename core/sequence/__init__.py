@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from core import homework
+from core.datasets import Dataset
 from core.models.sequence import (
     DISPLAY_NAMES,
     MAX_UNITS,
@@ -119,6 +120,19 @@ def model_label(config: TrainConfig) -> str:
     name = DISPLAY_NAMES.get(config.architecture, config.architecture)
     units = config.model_kwargs.get("units")
     return f"{name} ({units})" if units is not None else name
+
+
+def is_sequence_run(result: RunResult, dataset: Dataset) -> bool:
+    """True for a run of this page's models on this data (any training subset of it).
+
+    The same name can hide another test set (MNIST, or the offline digits standing in for it),
+    so the number of test predictions must match as well.
+    """
+    return (
+        result.dataset_name == dataset.name
+        and result.config.architecture in MODEL_KINDS
+        and len(result.test_predictions) == len(dataset.y_test)
+    )
 
 
 def results_table(results: Sequence[RunResult]) -> list[dict[str, Any]]:
