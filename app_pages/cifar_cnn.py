@@ -34,6 +34,7 @@ from ui.cifar import (
     train_section,
 )
 from ui.shareable import (
+    is_free,
     share_link,
     shared_checkbox,
     shared_multiselect,
@@ -135,9 +136,13 @@ with st.container(border=True):
     mode = shared_radio("Mode", tuple(MODES), format_func=MODES.get, horizontal=True, key="mode")
     sweep_control = None
     sweep_values: list = []
-    if mode == "compare":
+    # In an exercise, only what students may change can be swept: a sweep of a locked control unlocks it.
+    sweepable = tuple(name for name in SWEEPABLE if is_free(name))
+    if mode == "compare" and not sweepable:
+        st.info("This exercise fixes every control a comparison could sweep: train single runs.", icon=":material/lock:")
+    elif mode == "compare":
         sweep_control = shared_selectbox(
-            "Control to sweep", tuple(SWEEPABLE), format_func=lambda name: SWEEPABLE[name][0], key="sweep_control"
+            "Control to sweep", sweepable, format_func=lambda name: SWEEPABLE[name][0], key="sweep_control"
         )
         label, choices, preselected = SWEEPABLE[sweep_control]
         sweep_values = shared_multiselect(

@@ -394,13 +394,16 @@ def parallel_coordinates_frame(
         if is_numeric(name, values):
             placed = [axis_value(name, float(value)) for value in values]  # type: ignore[arg-type]
             low, high = min(placed), max(placed)
-            positions[name] = [(value - low) / (high - low) for value in placed]
+            positions[name] = [(value - low) / (high - low) if high > low else 0.5 for value in placed]
             few = len(set(placed)) <= MAX_AXIS_LABELS
             ticks[name] = [few or value in (low, high) for value in placed]
         else:
             order = category_order(values)
-            step = 1 / (len(order) - 1)
-            positions[name] = [order.index(shown(value)) * step for value in values]
+            # Values that differ can print alike (None and "none"): one category then sits mid-axis.
+            if len(order) > 1:
+                positions[name] = [order.index(shown(value)) / (len(order) - 1) for value in values]
+            else:
+                positions[name] = [0.5] * len(values)
             ticks[name] = [True] * len(values)
     scores = [float(accuracies[index]) for index in scored]
     low, high = (min(scores), max(scores)) if scores else (0.0, 0.0)

@@ -29,11 +29,10 @@ import json
 import math
 import os
 import secrets
-import time
 import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +50,11 @@ MAX_NICKNAME_CHARS = 40
 MAX_SETTINGS = 64
 MAX_SETTING_CHARS = 400
 MAX_BOARD_ENTRIES = 500  # one lecture's worth of runs for 200 students, with room to spare
-MAX_BOARD_LINE_BYTES = 8 * 1024
-MAX_KEPT_FILES = 400  # boards and answers each; the oldest go first, so an active board stays
+MAX_ENTRIES_PER_AUTHOR = 40  # so one session cannot fill the board for everyone
+MAX_BOARD_LINE_BYTES = 2 * 1024
+# Boards and answers each. Anyone can make an exercise, so disk stays bounded (at worst 200 boards
+# of 500 lines of 2 kB, 200 MB); the least recently written go first, so an active board stays.
+MAX_KEPT_FILES = 200
 
 _SIGNATURE_CONTEXT = b"dllab-exercise-v1\n"
 _TEACHER_CONTEXT = b"dllab-exercise-teacher-v1\n"
@@ -324,25 +326,48 @@ def server_secret() -> bytes:
 
 def secret_is_temporary() -> bool:
     """True when links are signed with a secret that dies with this process."""
-    return not os.environ.get(SECRET_ENV) and _process_secret is not None and not (_private_folder() / "secret").is_file()
+    return not os.environ.get(SECRET_ENV) and _process_secret is not None and _secret_in(_private_folder() / "secret") is None
 
 
 def _read_or_create_secret(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The secret in ``path``, made first if there is none (or only a damaged one).
+
+    The new secret is written in full to a temporary file and then hard-linked into place, which
+    fails if the file exists: two server processes starting together end up with whichever secret
+    was linked first, and a crash never leaves a half-written secret behind.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    existing = _secret_in(path)
+    if existing is not None:
+        return existing
+    temporary = path.with_name(f".tmp-secret-{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        # O_EXCL: two server processes starting together agree on whichever secret was written first.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        text = path.read_text(encoding="ascii").strip()
-        if len(text) < 32:  # a half-written file from a crash: wait for the writer, then read again
-            time.sleep(0.2)
-            text = path.read_text(encoding="ascii").strip()
-        if len(text) < 32:
-            raise OSError(f"the exercise secret in {path} is damaged") from None
-        return text.encode("ascii")
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        text = secrets.token_hex(32)
-        handle.write(text)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            if _secret_in(path) is None:  # a damaged secret (from a crash of an older version): replace it
+                os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    found = _secret_in(path)
+    if found is None:
+        raise OSError(f"the exercise secret in {path} could not be written")
+    return found
+
+
+def _secret_in(path: Path) -> bytes | None:
+    """The secret a file holds, or ``None`` when there is no file or it is not 64 hex digits."""
+    try:
+        text = path.read_bytes()[:200].decode("ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    if len(text) != 64 or any(char not in "0123456789abcdef" for char in text):
+        return None
     return text.encode("ascii")
 
 
@@ -363,16 +388,18 @@ class BoardEntry:
     seconds: float
     passed: bool
     at: float = 0.0
+    author: str = ""  # a random name per browser session, so a new nickname replaces the old one
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "author": self.author,
             "nickname": self.nickname,
             "run_key": self.run_key,
             "label": self.label,
             "changed": [list(pair) for pair in self.changed],
             "accuracy": self.accuracy if math.isfinite(self.accuracy) else None,
             "params": self.params,
-            "seconds": self.seconds,
+            "seconds": self.seconds if math.isfinite(self.seconds) else None,
             "passed": self.passed,
             "at": self.at,
         }
@@ -386,18 +413,25 @@ class BoardEntry:
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in changed
         ):
             raise ValueError("not a board entry")
-        accuracy = data.get("accuracy")
+        accuracy, seconds = data.get("accuracy"), data.get("seconds")
         return cls(
+            author=str(data.get("author", ""))[:32],
             nickname=clean_nickname(str(data.get("nickname", ""))),
             run_key=str(data["run_key"])[:64],
             label=str(data.get("label", ""))[:120],
             changed=tuple((key, value) for key, value in changed),
             accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else math.nan,
             params=int(data["params"]),
-            seconds=float(data["seconds"]),
+            seconds=float(seconds) if isinstance(seconds, (int, float)) else math.nan,
             passed=bool(data["passed"]),
             at=float(data.get("at", 0.0)),
         )
+
+    def same_run_of_same_student(self, other: BoardEntry) -> bool:
+        """True for the same run put on the board by the same session (or, without sessions, the same nickname)."""
+        if self.run_key != other.run_key:
+            return False
+        return self.author == other.author if self.author or other.author else self.nickname == other.nickname
 
 
 def clean_nickname(text: str) -> str:
@@ -410,31 +444,53 @@ def board_path(exercise_id: str) -> Path:
     return _private_folder() / "boards" / f"{_checked_id(exercise_id)}.jsonl"
 
 
-def record_run(exercise_id: str, entry: BoardEntry) -> bool:
-    """Add a run to the board unless the same nickname already has it there or the board is full; True if added."""
+def record_run(exercise_id: str, entry: BoardEntry) -> str:
+    """Put a run on the board; returns what happened.
+
+    - ``"added"``;
+    - ``"renamed"``: the student had it there under another nickname, which is replaced;
+    - ``"kept"``: it is there already;
+    - ``"full"``: the board holds ``MAX_BOARD_ENTRIES`` lines (damaged ones count: the limit bounds the file);
+    - ``"too many"``: this session has ``MAX_ENTRIES_PER_AUTHOR`` runs there.
+    """
     path = board_path(exercise_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(entry.as_json(), allow_nan=False, separators=(",", ":")) + "\n"
+    line = json.dumps(entry.as_json(), allow_nan=False, separators=(",", ":"))
     if len(line.encode("utf-8")) > MAX_BOARD_LINE_BYTES:
-        return False
+        return "full"
     with open(path, "a+", encoding="utf-8") as handle:
-        # One lock per board file: several server processes (behind the proxy) append to the same board.
+        # One lock per board file: several server processes (behind the proxy) write the same board.
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             handle.seek(0)
             lines = handle.read().splitlines()
-            # Damaged lines count too: the limit bounds the file, whatever is in it.
-            if len(lines) >= MAX_BOARD_ENTRIES or any(
-                (old.nickname, old.run_key) == (entry.nickname, entry.run_key) for old in _parse_lines(lines)
-            ):
-                return False
+            entries = _parse_lines(lines)
+            for position, old in enumerate(entries):
+                if old.same_run_of_same_student(entry):
+                    if old.nickname == entry.nickname:
+                        return "kept"
+                    entries[position] = replace(old, nickname=entry.nickname)
+                    _rewrite(handle, entries)
+                    return "renamed"
+            if len(lines) >= MAX_BOARD_ENTRIES:
+                return "full"
+            if entry.author and sum(old.author == entry.author for old in entries) >= MAX_ENTRIES_PER_AUTHOR:
+                return "too many"
             handle.seek(0, os.SEEK_END)
-            handle.write(line)
+            handle.write(line + "\n")
             handle.flush()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     _prune(path.parent)
-    return True
+    return "added"
+
+
+def _rewrite(handle: Any, entries: Sequence[BoardEntry]) -> None:
+    """Replace a locked board file's lines (a rename needs the whole file; it holds at most 1 MB)."""
+    handle.seek(0)
+    handle.truncate()
+    handle.write("".join(json.dumps(entry.as_json(), allow_nan=False, separators=(",", ":")) + "\n" for entry in entries))
+    handle.flush()
 
 
 def read_board(exercise_id: str) -> list[BoardEntry]:
@@ -486,7 +542,7 @@ def _parse_lines(lines: Sequence[str]) -> list[BoardEntry]:
     for line in lines[:MAX_BOARD_ENTRIES]:
         try:
             entries.append(BoardEntry.from_json(json.loads(line)))
-        except (ValueError, TypeError, KeyError, RecursionError):
+        except (ValueError, TypeError, KeyError, RecursionError, OverflowError):
             continue  # a line cut short by a full disk: skip it, keep the rest
     return entries
 
@@ -513,7 +569,7 @@ class Answer:
             "settings": [list(pair) for pair in self.settings],
             "accuracy": self.accuracy if math.isfinite(self.accuracy) else None,
             "params": self.params,
-            "seconds": self.seconds,
+            "seconds": self.seconds if math.isfinite(self.seconds) else None,
         }
 
     @classmethod
@@ -525,7 +581,7 @@ class Answer:
             settings=tuple((str(key), str(value)) for key, value in data["settings"]),
             accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else math.nan,
             params=int(data["params"]),
-            seconds=float(data["seconds"]),
+            seconds=float(data["seconds"]) if isinstance(data["seconds"], (int, float)) else math.nan,
         )
 
 
@@ -544,7 +600,7 @@ def load_answer(exercise: Exercise) -> Answer | None:
     path = _private_folder() / "answers" / f"{_checked_id(exercise.id)}.json"
     try:
         return Answer.from_json(json.loads(path.read_text(encoding="utf-8")[:MAX_PAYLOAD_BYTES]))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return None
 
 
@@ -565,7 +621,10 @@ def _prune(folder: Path) -> None:
     if len(files) <= MAX_KEPT_FILES:
         return
     for _, path in sorted(files)[: len(files) - MAX_KEPT_FILES]:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            continue  # another process's file we may not remove: the next write tries again
 
 
 def _checked_id(exercise_id: str) -> str:

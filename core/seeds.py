@@ -43,7 +43,7 @@ def what_the_seed_changes(config: TrainConfig) -> str:
         return "which examples and features each tree draws"
     if config.augment != "none":
         return "the initial weights, the shuffling and the random flips and crops"
-    return "the initial weights and the shuffling"
+    return "the initial weights, the shuffling and the dropout masks"
 
 
 @dataclass(frozen=True)

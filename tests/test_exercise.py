@@ -14,6 +14,7 @@ from conftest import CIFAR_PAGE, app_test, baseline_settings
 from core import exercise as exercises
 from core.cache import DiskCache
 from core.exercise import Answer, BoardEntry, Exercise, Goal
+from core.training import list_cached_runs
 
 SECRET = b"a test secret that is long enough"
 START = (("activation", "relu"), ("epochs", "1"), ("learning_rate", "0.001"), ("per_class", "10"), ("seed", "0"))
@@ -137,33 +138,56 @@ def test_impossible_goals_are_refused_with_a_reason() -> None:
 # The board, the answer and the secret on disk
 
 
-def _entry(nickname: str, key: str, accuracy: float, *, passed: bool = True, params: int = 100) -> BoardEntry:
-    return BoardEntry(nickname, key, "CNN", (("seed", "1"),), accuracy, params, 2.0, passed, at=1.0)
+def _entry(nickname: str, key: str, accuracy: float, *, passed: bool = True, params: int = 100, author: str = "") -> BoardEntry:
+    return BoardEntry(nickname, key, "CNN", (("seed", "1"),), accuracy, params, 2.0, passed, at=1.0, author=author or nickname)
 
 
-def test_the_board_keeps_runs_once_per_nickname_and_ranks_them() -> None:
+def test_the_board_keeps_runs_once_per_student_and_ranks_them() -> None:
     board = _exercise().id
-    assert exercises.record_run(board, _entry("ada", "k1", 0.5))
-    assert not exercises.record_run(board, _entry("ada", "k1", 0.5))  # the same run shown again
-    assert exercises.record_run(board, _entry("bob", "k1", 0.5, params=50))
-    assert exercises.record_run(board, _entry("cy", "k2", 0.9, passed=False))
-    assert exercises.record_run(board, _entry("dee", "k3", math.nan, passed=False))
-    assert exercises.record_run(board, _entry("eve", "k4", 0.7))
+    assert exercises.record_run(board, _entry("ada", "k1", 0.5)) == "added"
+    assert exercises.record_run(board, _entry("ada", "k1", 0.5)) == "kept"  # the same run shown again
+    assert exercises.record_run(board, _entry("bob", "k1", 0.5, params=50)) == "added"
+    assert exercises.record_run(board, _entry("cy", "k2", 0.9, passed=False)) == "added"
+    assert exercises.record_run(board, _entry("dee", "k3", math.nan, passed=False)) == "added"
+    assert exercises.record_run(board, _entry("eve", "k4", 0.7)) == "added"
     order = [(entry.nickname, entry.run_key) for entry in exercises.read_board(board)]
     assert order == [("eve", "k4"), ("bob", "k1"), ("ada", "k1"), ("cy", "k2"), ("dee", "k3")]
     exercises.clear_board(board)
     assert exercises.read_board(board) == []
 
 
-def test_the_board_survives_a_damaged_line_and_stops_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_nickname_renames_the_students_runs_instead_of_adding_them() -> None:
+    board = _exercise().id
+    assert exercises.record_run(board, _entry("", "k1", 0.5, author="session-1")) == "added"
+    assert exercises.record_run(board, _entry("Ada", "k1", 0.5, author="session-1")) == "renamed"
+    assert exercises.record_run(board, _entry("Ada", "k1", 0.5, author="session-2")) == "added"  # another student
+    assert sorted((entry.author, entry.nickname) for entry in exercises.read_board(board)) == [
+        ("session-1", "Ada"), ("session-2", "Ada")
+    ]
+
+
+def test_the_board_survives_damaged_lines_and_stops_at_its_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     board = _exercise().id
     exercises.record_run(board, _entry("ada", "k1", 0.5))
     with open(exercises.board_path(board), "a", encoding="utf-8") as handle:
-        handle.write('{"nickname": "cut sho\n[1, 2]\n')
-    monkeypatch.setattr(exercises, "MAX_BOARD_ENTRIES", 4)
-    assert exercises.record_run(board, _entry("bob", "k2", 0.6))
+        handle.write('{"nickname": "cut sho\n[1, 2]\n{"run_key": "x", "params": Infinity, "seconds": 1, "passed": true, "changed": []}\n')
+    monkeypatch.setattr(exercises, "MAX_BOARD_ENTRIES", 5)
+    assert exercises.record_run(board, _entry("bob", "k2", 0.6)) == "added"
     assert [entry.nickname for entry in exercises.read_board(board)] == ["bob", "ada"]
-    assert not exercises.record_run(board, _entry("cy", "k3", 0.6))  # full: four lines, damaged ones included
+    assert exercises.record_run(board, _entry("cy", "k3", 0.6)) == "full"  # five lines, damaged ones included
+    exercises.clear_board(board)
+    monkeypatch.setattr(exercises, "MAX_ENTRIES_PER_AUTHOR", 2)
+    outcomes = [exercises.record_run(board, _entry("ada", f"k{number}", 0.5)) for number in range(3)]
+    assert outcomes == ["added", "added", "too many"]
+    assert exercises.record_run(board, _entry("bob", "k9", 0.5)) == "added"
+
+
+def test_a_diverged_runs_figures_go_on_the_board_without_breaking_it() -> None:
+    board = _exercise().id
+    entry = BoardEntry("ada", "k1", "CNN", (), math.nan, 10, math.inf, False)
+    assert exercises.record_run(board, entry) == "added"
+    (read,) = exercises.read_board(board)
+    assert math.isnan(read.accuracy) and math.isnan(read.seconds)
 
 
 def test_nicknames_are_cut_to_printable_text() -> None:
@@ -190,8 +214,20 @@ def test_the_secret_is_made_once_kept_private_and_survives_a_cache_clear(monkeyp
     exercises.record_run(board, _entry("ada", "k1", 0.5))
     DiskCache().clear()
     assert exercises.server_secret() == first and len(exercises.read_board(board)) == 1
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     monkeypatch.setenv(exercises.SECRET_ENV, "from the environment")
     assert exercises.server_secret() == b"from the environment"
+
+
+@pytest.mark.parametrize("damage", [b"", b"abc", "é".encode() * 40, b"z" * 64])
+def test_a_damaged_secret_file_is_replaced_not_trusted(monkeypatch: pytest.MonkeyPatch, damage: bytes) -> None:
+    monkeypatch.delenv(exercises.SECRET_ENV, raising=False)
+    path = exercises._private_folder() / "secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(damage)
+    secret = exercises.server_secret()
+    assert len(secret) == 64 and path.read_bytes() == secret and not exercises.secret_is_temporary()
+    assert not list(path.parent.glob(".tmp-secret-*"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +264,10 @@ def _make_link(at, *, free: list[str], question: str = "Beat the baseline.", **g
     return links[0], links[1]
 
 
+def _has_button(at, key: str) -> bool:
+    return any(button.key == key for button in at.button)
+
+
 def _query(link: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(link).query))
 
@@ -256,6 +296,8 @@ def test_a_signed_link_locks_exactly_the_chosen_controls_and_tampering_unlocks_t
     student.select_slider(key="learning_rate").set_value(1e-2).run()
     assert not student.exception and student.query_params["learning_rate"] == "0.01"
 
+    assert not _has_button(student, "seeds_train")  # five seeds would change the fixed seed
+
     token = query[exercises.EXERCISE_PARAM]
     flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
     for tampered in ({**query, exercises.EXERCISE_PARAM: flipped}, {**query, "per_class": "500"}):
@@ -263,6 +305,23 @@ def test_a_signed_link_locks_exactly_the_chosen_controls_and_tampering_unlocks_t
         assert not any(_controls(opened).values())
         assert any("changed since it was made" in warning.value for warning in opened.warning)
         assert not any(block.value.endswith("Exercise") for block in opened.markdown)
+
+
+@pytest.mark.slow
+def test_settings_that_appear_later_are_locked_too_and_only_free_controls_can_be_swept() -> None:
+    instructor = _tiny_cifar_page()
+    assert "iterations" not in _controls(instructor) and "sweep_control" not in _controls(instructor)
+    student_link, _ = _make_link(instructor, free=["length_unit", "mode", "activation", "seed"])
+    student = app_test(CIFAR_PAGE, query=_query(student_link))
+    student.radio(key="length_unit").set_value("iterations").run()
+    assert student.number_input(key="iterations").disabled  # not there when the exercise was made: locked
+    student.radio(key="mode").set_value("compare").run()
+    assert student.selectbox(key="sweep_control").options == ["Activation", "Seed"]
+    assert student.multiselect(key="sweep_values_activation").disabled
+    assert _has_button(student, "train") and not student.exception
+    assert not _has_button(student, "seeds_train")  # compare mode: a sweep compares runs already
+    student.radio(key="mode").set_value("single").run()
+    assert _has_button(student, "seeds_train")  # the seed is the student's to change
 
 
 @pytest.mark.slow
@@ -278,11 +337,15 @@ def test_hidden_controls_are_not_drawn_but_still_hold_their_values() -> None:
 
 @pytest.mark.slow
 def test_badges_the_board_and_the_answer_across_two_students(baseline) -> None:
-    """Two sessions train for one exercise: both runs are on the board, ranked, with pass/fail from the goal."""
+    """Two sessions train for one exercise: their runs are on the board, ranked, with pass/fail from the goal."""
     instructor = _tiny_cifar_page()
-    instructor.selectbox(key="exercise_make_answer").set_value(next(iter(instructor.session_state["dllab_exercise_shown"])))
+    instructor.number_input(key="seed").set_value(1).run()
+    instructor.button(key="train").click().run()  # the reference answer: the same net with seed 1
+    answer_run = next(run for run in list_cached_runs() if run.config.seed == 1)
+    instructor.number_input(key="seed").set_value(0).run()  # students start at seed 0
+    instructor.selectbox(key="exercise_make_answer").set_value(answer_run.key)
     instructor.checkbox(key="exercise_make_answer_visible").check()
-    # The goal sits just above the baseline's parameter count minus one: the baseline fails, ...
+    # The goal is one parameter short of this network's count: every run of it fails, with the reason.
     student_link, teacher_link = _make_link(instructor, free=["seed", "dropout"], params=baseline.params - 1)
 
     ada = app_test(CIFAR_PAGE, query=_query(student_link), timeout=180)
@@ -291,13 +354,12 @@ def test_badges_the_board_and_the_answer_across_two_students(baseline) -> None:
     assert len(badges) == 1 and badges[0].startswith(":red-badge[")  # the cached baseline run misses the goal
     assert f"{baseline.params:,} parameters > {baseline.params - 1:,}" in badges[0]
     assert not any("nickname" in frame.value.columns for frame in ada.dataframe)  # opening the link is not a run
-    ada.number_input(key="seed").set_value(1).run()
-    ada.button(key="train").click().run()
+    ada.number_input(key="seed").set_value(1).run()  # the instructor's run, from the cache: ada reached it
     assert not ada.exception
 
     bob = app_test(CIFAR_PAGE, query=_query(student_link), timeout=180)
     bob.text_input(key="exercise_nickname").input("bob").run()
-    bob.number_input(key="seed").set_value(1).run()  # ada's run, from the cache: bob reached it too
+    bob.number_input(key="seed").set_value(1).run()
     bob.slider(key="dropout").set_value(0.25).run()
     bob.button(key="train").click().run()
     assert not bob.exception
@@ -314,8 +376,18 @@ def test_badges_the_board_and_the_answer_across_two_students(baseline) -> None:
 
     ada.toggle(key="exercise_show_answer").set_value(True).run()
     answer = next(block.value for block in ada.markdown if "Reference answer" in block.value)
-    assert f"{baseline.test_accuracy:.1%} test accuracy, {baseline.params:,} parameters" in answer
+    assert f"{answer_run.test_accuracy:.1%} test accuracy, {answer_run.params:,} parameters" in answer
+    differs = next(frame.value for frame in ada.dataframe if "answer" in frame.value.columns)
+    assert differs.to_dict("records") == [{"setting": "Seed", "start": "0", "answer": "1"}]
 
     teacher = app_test(CIFAR_PAGE, query=_query(teacher_link))
-    next(button for button in teacher.button if button.label == "Clear the board").click().run()
+    teacher.button(key="exercise_clear_board").click().run()
     assert not any("nickname" in frame.value.columns for frame in teacher.dataframe)
+
+    # The same answer, hidden: the runs table of every run on the server leaves it out.
+    instructor.checkbox(key="exercise_make_answer_visible").uncheck()
+    hidden_link, _ = _make_link(instructor, free=["seed"])
+    student = app_test(CIFAR_PAGE, query=_query(hidden_link))
+    runs_table = next(frame.value for frame in student.dataframe if "status" in frame.value.columns)
+    assert baseline.key[:6] in set(runs_table["run"]) and answer_run.key[:6] not in set(runs_table["run"])
+    assert not any(toggle.key == "exercise_show_answer" for toggle in student.toggle)

@@ -292,6 +292,8 @@ def test_the_cifar_page_shows_what_mattered_across_its_own_runs_only(monkeypatch
     assert len(list_cached_runs()) == 4
 
     at.run()
+    assert not [frame for frame in at.dataframe if "importance" in frame.value.columns]  # nothing drawn until asked
+    at.toggle(key="cifar_mattered_show").set_value(True).run()
     assert not at.exception and not at.error
     tables = [frame.value for frame in at.dataframe if "importance" in frame.value.columns]
     assert len(tables) == 1
@@ -319,6 +321,7 @@ def test_the_sequence_page_compares_its_runs_on_the_data_it_shows(monkeypatch) -
 
     at = app_test("app_pages/sequence_models.py", timeout=120)
     at.number_input(key="train_size").set_value(200).run()
+    at.toggle(key="seq_mattered_show").set_value(True).run()
     assert not at.exception and not at.error
     assert runs[0].test_accuracy != runs[1].test_accuracy, "the two tiny runs should score differently (seeded)"
     (table,) = [frame.value for frame in at.dataframe if "importance" in frame.value.columns]

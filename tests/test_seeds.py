@@ -51,7 +51,7 @@ def test_seed_variants_refuse_a_count_that_is_not_a_positive_whole_number(count:
 
 
 def test_what_the_seed_changes_names_the_random_parts_of_each_kind_of_run() -> None:
-    assert what_the_seed_changes(TrainConfig("row_cnn")) == "the initial weights and the shuffling"
+    assert what_the_seed_changes(TrainConfig("row_cnn")) == "the initial weights, the shuffling and the dropout masks"
     assert "flips and crops" in what_the_seed_changes(TrainConfig("cifar_fast", augment="flip_crop"))
     assert "each tree draws" in what_the_seed_changes(TrainConfig("random_forest"))
 

@@ -89,7 +89,7 @@ def test_train_shows_results_then_reopens_from_cache() -> None:
     assert set(table["status"]) == {"ok"}
     assert table["params"].tolist() == [18_826, 71_434, 54_282, 53_002]  # the 8×8 digits: 8 features per step
     assert (table["test accuracy"].between(0, 1)).all() and (table["s / epoch"] > 0).all()
-    assert "Not trained yet" not in _texts(at.info)
+    assert "Click **Train**." not in _texts(at.info)  # (the five-seed section below still offers its runs)
     assert "Trained RNN (128), LSTM (128), GRU (128), CNN in" in _texts(at.success)
     # The most confident mistakes (the confusion cell's examples, "test #…", are tested in test_confusion_pages.py).
     captions = [caption for image in at.image for caption in image.captions if not caption.startswith("test #")]

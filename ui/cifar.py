@@ -22,6 +22,7 @@ from core.cifar import (
 from core.datasets import Dataset, load_dataset
 from core.inspection import feature_map_layers, image_explanation, image_id, image_inspection
 from core.training import RunResult, list_cached_runs
+from ui.exercise import runs_students_may_see
 from core.uploads import UploadError, open_image
 from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
@@ -71,7 +72,7 @@ def train_section(planned: list[LabSettings], sweep_control: str | None) -> list
 
 def runs_section(dataset: Dataset, data_label: str, current: list[RunResult | None]) -> list[RunResult]:
     """Every run on this data as a selectable table; returns the runs to show (the selected, or the current ones)."""
-    all_runs = list_cached_runs(predicate=lambda result: is_lab_run(result, dataset.name))
+    all_runs = runs_students_may_see(list_cached_runs(predicate=lambda result: is_lab_run(result, dataset.name)))
     if not all_runs:
         return []
     st.subheader("Runs")

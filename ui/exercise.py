@@ -14,8 +14,9 @@ The signing, goal, board and answer are plain Python in :mod:`core.exercise`.
 from __future__ import annotations
 
 import math
+import secrets
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -25,17 +26,22 @@ from core import exercise as exercises
 from core.exercise import Answer, BoardEntry, Exercise, Goal
 from core.query_state import format_value
 from core.training import RunResult
-from ui.shareable import CONTROLS_STATE, LOCKS_STATE
+from ui.shareable import CONTROLS_STATE, LOCKS_STATE, SETTINGS_CLOSED
 from ui.widgets import escape_markdown, show_value_error
 
 NICKNAME_KEY = "exercise_nickname"
 _ACTIVE = "dllab_exercise"  # session state: (Exercise, is the instructor) for this run, or absent
 _PROBLEM = "dllab_exercise_problem"  # session state: why the link's exercise was refused, this run
 _SHOWN = "dllab_exercise_shown"  # session state: label -> RunResult, the results shown in this run
-_RECORDED = "dllab_exercise_recorded"  # session state: (exercise id, nickname, run key) already on the board
+_RECORDED = "dllab_exercise_recorded"  # session state: (exercise id, run key) -> nickname it is on the board under
 _MADE = "dllab_exercise_made"  # session state: the links the last "Make" click produced
 _FREE_SLOT = "dllab_exercise_free_slot"  # session state: the header's line naming the free controls, this run
+_BOARD_SLOT = "dllab_exercise_board_slot"  # session state: the header's place for the board, this run
 _PAGE = "dllab_exercise_page"  # session state: the page this run draws, as the router named it
+_LINKS = "dllab_exercise_links"  # session state: page -> the exercise parameter it was opened with
+_AUTHOR = "dllab_exercise_author"  # session state: a random name for this session's board entries
+_SEEN = "dllab_exercise_seen"  # session state: page -> run key -> (label, run, settings when shown), newest last
+MAX_SEEN_RUNS = 30  # what "Make an exercise" offers as the reference answer
 # The board re-reads its file this often; the instructor's projected board refreshes faster.
 BOARD_REFRESH_SECONDS = 15.0
 TEACHER_BOARD_REFRESH_SECONDS = 5.0
@@ -51,19 +57,28 @@ def apply_exercise_link(page: str) -> None:
     state[_PAGE] = page
     state[CONTROLS_STATE] = {}
     state[_SHOWN] = {}
-    for name in (LOCKS_STATE, _ACTIVE, _PROBLEM, _FREE_SLOT):
+    for name in (LOCKS_STATE, SETTINGS_CLOSED, _ACTIVE, _PROBLEM, _FREE_SLOT, _BOARD_SLOT):
         state.pop(name, None)
     query = st.query_params.to_dict()
+    kept = state.setdefault(_LINKS, {}).get(page)
+    if exercises.EXERCISE_PARAM not in query and kept is not None:
+        # Moving to another page drops the link's query; coming back must not open the page unlocked.
+        st.query_params.update(kept)
+        query = {**query, **kept}
     if exercises.EXERCISE_PARAM not in query:
         return
     secret = exercises.server_secret()
     reading = exercises.read_exercise(query, page, secret)
     if reading.exercise is None:
         state[_PROBLEM] = reading.problem
+        state[_LINKS].pop(page, None)
         return
     exercise = reading.exercise
+    state[_LINKS][page] = {
+        name: query[name] for name in (exercises.EXERCISE_PARAM, exercises.TEACHER_PARAM) if name in query
+    }
     state[_ACTIVE] = (exercise, exercises.is_teacher(query.get(exercises.TEACHER_PARAM), exercise, secret))
-    state[LOCKS_STATE] = (exercise.locked, exercise.hide_locked)
+    state[LOCKS_STATE] = (dict(exercise.start), frozenset(exercise.free), exercise.hide_locked)
 
 
 def active_exercise() -> Exercise | None:
@@ -102,6 +117,9 @@ def exercise_header() -> None:
         )
         if _is_teacher():
             st.caption(":material/school: Instructor link: you can always see the answer and clear the board.")
+        # Filled by exercise_footer, after this run's results are on the board, yet shown up here
+        # where the instructor projects it and students look first.
+        st.session_state[_BOARD_SLOT] = st.container()
 
 
 def judge_runs(results: Mapping[str, RunResult], *, trained: Collection[str] = ()) -> None:
@@ -109,41 +127,100 @@ def judge_runs(results: Mapping[str, RunResult], *, trained: Collection[str] = (
 
     A student's own run is one they trained (``trained`` names the labels their last click
     trained) or one they reached by changing a setting; the starting settings' run that every
-    student sees on opening the link is not theirs. Outside an exercise, the runs are only
-    remembered for "Make an exercise".
+    student sees on opening the link is not theirs. Every shown run is also remembered, with the
+    settings it was shown at, for "Make an exercise"'s reference answer.
     """
     shown = st.session_state.setdefault(_SHOWN, {})
     # A run two sections show (the single run is also one of the five seeds) gets one badge.
-    seen = {result.key for result in shown.values()}
-    results = {label: result for label, result in results.items() if result.key not in seen}
+    already = {result.key for result in shown.values()}
+    results = {label: result for label, result in results.items() if result.key not in already}
     shown.update(results)
+    settings_now = current_settings()
+    for label, result in results.items():
+        _remember_seen(label, result, _settings_of(result, settings_now))
     exercise = active_exercise()
     if exercise is None or not results:
         return
     nickname = exercises.clean_nickname(str(st.session_state.get(NICKNAME_KEY, "")))
-    changed = tuple(sorted(exercises.changed_settings(exercise, current_settings()).items()))
-    recorded = st.session_state.setdefault(_RECORDED, set())
+    recorded = st.session_state.setdefault(_RECORDED, {})
+    problem = None
     for label, result in results.items():
-        check = exercise.goal.check(accuracy=result.test_accuracy, params=result.params, seconds=result.train_seconds)
+        changed = tuple(sorted(exercises.changed_settings(exercise, _settings_of(result, settings_now)).items()))
+        # A diverged run's recorded accuracy is a constant guess (0, or the share of one class),
+        # which could meet a low target; it has no accuracy worth the name.
+        accuracy = math.nan if result.diverged else result.test_accuracy
+        check = exercise.goal.check(accuracy=accuracy, params=result.params, seconds=result.train_seconds)
         if exercise.goal.is_set:
-            figures = f"{_percent(result.test_accuracy)}, {result.params:,} parameters, {result.train_seconds:.1f} s"
+            figures = f"{_percent(accuracy)}, {result.params:,} parameters, {result.train_seconds:.1f} s"
             if check.passed:
                 st.badge(f"{label}: goal met ({figures})", icon=":material/check_circle:", color="green")
             else:
                 st.badge(f"{label}: not yet, {'; '.join(check.misses)}", icon=":material/cancel:", color="red")
-        mark = (exercise.id, nickname, result.key)
-        if mark in recorded or not (changed or label in trained):
+        mark = (exercise.id, result.key)
+        if recorded.get(mark) == nickname or not (changed or label in trained):
             continue
         entry = BoardEntry(
-            nickname=nickname, run_key=result.key, label=label, changed=changed, accuracy=result.test_accuracy,
-            params=result.params, seconds=result.train_seconds, passed=check.passed, at=time.time(),
+            nickname=nickname, run_key=result.key, label=label, changed=changed, accuracy=accuracy,
+            params=result.params, seconds=result.train_seconds, passed=check.passed, at=time.time(), author=_author(),
         )
         try:
-            exercises.record_run(exercise.id, entry)
-        except OSError:
-            st.caption("The class board cannot be written on this server (its cache folder is read-only).")
-            return
-        recorded.add(mark)
+            outcome = exercises.record_run(exercise.id, entry)
+        except (OSError, ValueError):
+            problem = "The class board cannot be written on this server (its cache folder is read-only or full)."
+            break
+        if outcome == "full":
+            problem = f"The class board holds {exercises.MAX_BOARD_ENTRIES} runs, its limit: this run is not on it."
+        elif outcome == "too many":
+            problem = f"You have {exercises.MAX_ENTRIES_PER_AUTHOR} runs on the class board, its limit per student."
+        else:
+            recorded[mark] = nickname
+    if problem:
+        st.caption(problem)
+
+
+def _settings_of(result: RunResult, settings_now: Mapping[str, str]) -> dict[str, str]:
+    """The settings a shown run was trained with: the controls' values, and its own seed number.
+
+    The five-seed section shows runs whose seed differs from what its Seed box holds; every other
+    setting of a shown run is the controls' (a compare sweep's runs are told apart by their label).
+    """
+    settings = dict(settings_now)
+    if "seed" in settings and settings["seed"] != str(result.config.seed):
+        settings["seed"] = str(result.config.seed)
+    return settings
+
+
+def _seen_here() -> dict[str, tuple[str, RunResult, dict[str, str]]]:
+    """The runs this session was shown on this page, oldest first, with the settings they were shown at."""
+    return st.session_state.setdefault(_SEEN, {}).setdefault(str(st.session_state.get(_PAGE, "")), {})
+
+
+def _remember_seen(label: str, result: RunResult, settings: dict[str, str]) -> None:
+    seen = _seen_here()
+    seen.pop(result.key, None)
+    seen[result.key] = (label, result, settings)
+    while len(seen) > MAX_SEEN_RUNS:
+        seen.pop(next(iter(seen)))
+
+
+def _author() -> str:
+    """A random name for this session's board entries: it lets a new nickname replace the old one, nothing more."""
+    if _AUTHOR not in st.session_state:
+        st.session_state[_AUTHOR] = secrets.token_hex(8)
+    return st.session_state[_AUTHOR]
+
+
+def runs_students_may_see(runs: Sequence[RunResult]) -> list[RunResult]:
+    """``runs`` without the exercise's reference run when students may not reveal it.
+
+    The runs table and "What mattered" list every run on the server, the instructor's answer
+    among them; in an exercise with a hidden answer they leave it out.
+    """
+    exercise = active_exercise()
+    if exercise is None or not exercise.has_answer or exercise.answer_visible or _is_teacher():
+        return list(runs)
+    answer = exercises.load_answer(exercise)
+    return [run for run in runs if answer is None or run.key != answer.run_key]
 
 
 def current_settings() -> dict[str, str]:
@@ -155,11 +232,13 @@ def current_settings() -> dict[str, str]:
 def exercise_footer() -> None:
     """The answer and the class board in an exercise; "Make an exercise" outside one (and for the instructor)."""
     exercise = active_exercise()
-    if exercise is not None:
+    slot = st.session_state.get(_BOARD_SLOT)
+    if exercise is not None and slot is not None:
         _name_free_controls(exercise)
-        st.subheader("Class board")
-        _answer_section(exercise)
-        _class_board(exercise, _is_teacher())
+        with slot:
+            st.markdown("**:material/leaderboard: Class board**")
+            _class_board(exercise, _is_teacher())
+            _answer_section(exercise)
     if exercise is None or _is_teacher():
         _make_exercise_section()
 
@@ -216,10 +295,15 @@ def board_frame(entries: list[BoardEntry], goal: Goal, labels: Mapping[str, str]
     ``labels`` names settings as the page's controls do ("Dropout" rather than "dropout").
     """
     labels = labels or {}
+    # The run column tells apart the models one click trains (LSTM, GRU…); one name everywhere says nothing.
+    several_models = len({entry.label for entry in entries}) > 1
     rows = []
     for place, entry in enumerate(entries, start=1):
         changed = ", ".join(f"{labels.get(key, key)} = {value}" for key, value in entry.changed) or "(the starting settings)"
-        row = {"#": place, "nickname": entry.nickname or "(anonymous)", "run": entry.label, "changed settings": changed}
+        row = {"#": place, "nickname": entry.nickname or "(anonymous)"}
+        if several_models:
+            row["run"] = entry.label
+        row["changed settings"] = changed
         if goal.is_set:
             row["goal"] = "met" if entry.passed else "not yet"
         row |= {
@@ -255,11 +339,14 @@ def _class_board(exercise: Exercise, teacher: bool) -> None:
                 f"{len(entries)} run{'s' if len(entries) != 1 else ''} on this server for this exercise{goal_note}. "
                 f"Refreshes every {refresh:.0f} s."
             )
-        if teacher:
-            st.button(
-                "Clear the board", key="exercise_clear_board", icon=":material/delete_sweep:",
-                on_click=exercises.clear_board, args=(exercise.id,),
-            )
+        if teacher and entries:
+            # A popover, so one stray click in front of the class does not wipe the lecture's runs.
+            with st.popover("Clear the board", icon=":material/delete_sweep:"):
+                st.button(
+                    f"Yes, remove all {len(entries)} runs from this board", key="exercise_clear_board", type="primary",
+                    on_click=exercises.clear_board, args=(exercise.id,),
+                    help="The trained runs stay in the cache; only this exercise's board is emptied.",
+                )
 
     board()
 
@@ -268,7 +355,7 @@ def _make_exercise_section() -> None:
     controls: dict[str, str] = dict(st.session_state.get(CONTROLS_STATE, {}))
     if not controls:
         return
-    shown: dict[str, RunResult] = dict(st.session_state.get(_SHOWN, {}))
+    seen = _seen_here()
     with st.expander("Make an exercise from these settings (for instructors)", icon=":material/assignment_add:"):
         st.caption(
             "Students who open the link see your question, the page at these settings with only the controls "
@@ -300,9 +387,11 @@ def _make_exercise_section() -> None:
                 "Training seconds at most", min_value=0.0, max_value=86_400.0, value=0.0, step=10.0,
                 key="exercise_make_seconds", help="0 = no limit.",
             )
-            answer_label = st.selectbox(
-                "Reference answer", ["(none)", *shown], key="exercise_make_answer",
-                help="One of the runs shown on this page now; students never see it in the link.",
+            answer_key = st.selectbox(
+                "Reference answer", [None, *reversed(seen)], key="exercise_make_answer",
+                format_func=lambda key: "(none)" if key is None else _seen_label(*seen[key][:2]),
+                help="One of the runs you have seen on this page, newest first, with the settings it was trained at; "
+                "students never see it in the link. Train the answer first, then set the controls where students start.",
             )
             answer_visible = st.checkbox("Students may reveal the answer", key="exercise_make_answer_visible")
             made = st.form_submit_button("Make the exercise link", icon=":material/link:")
@@ -313,7 +402,7 @@ def _make_exercise_section() -> None:
                     max_params=int(max_params) if max_params else None,
                     max_seconds=float(max_seconds) if max_seconds else None,
                 )
-                answer_run = shown.get(answer_label)
+                answer = _answer_of(*seen[answer_key]) if answer_key in seen else None
                 exercise = Exercise(
                     page=str(st.session_state.get(_PAGE, "")),
                     question=question,
@@ -321,12 +410,12 @@ def _make_exercise_section() -> None:
                     free=tuple(free),
                     hide_locked=hide == "hidden",
                     goal=goal,
-                    has_answer=answer_run is not None,
-                    answer_visible=answer_run is not None and answer_visible,
+                    has_answer=answer is not None,
+                    answer_visible=answer is not None and answer_visible,
                     made_at=int(time.time()),
                 )
-                if answer_run is not None:
-                    exercises.save_answer(exercise, _answer_of(answer_label, answer_run))
+                if answer is not None:
+                    exercises.save_answer(exercise, answer)
             except ValueError as error:
                 show_value_error(error)
             except OSError:
@@ -347,11 +436,16 @@ def _make_exercise_section() -> None:
                 )
 
 
-def _answer_of(label: str, result: RunResult) -> Answer:
+def _answer_of(label: str, result: RunResult, settings: dict[str, str]) -> Answer:
+    accuracy = math.nan if result.diverged else result.test_accuracy
     return Answer(
-        label=label, run_key=result.key, settings=tuple(current_settings().items()), accuracy=result.test_accuracy,
+        label=label, run_key=result.key, settings=tuple(settings.items()), accuracy=accuracy,
         params=result.params, seconds=result.train_seconds,
     )
+
+
+def _seen_label(label: str, result: RunResult) -> str:
+    return f"{label} · {_percent(result.test_accuracy)} · {result.params:,} parameters · run {result.key[:6]}"
 
 
 def _links(exercise: Exercise) -> tuple[str, str]:

@@ -23,15 +23,17 @@ from core.importance import (
     varying_settings,
 )
 from core.training import RunResult
+from ui.exercise import runs_students_may_see
 
 EXPLANATION = (
     "A random forest learned to predict each run's test accuracy from its settings. A setting's **importance** is "
     "how much the forest relied on it to make that prediction across these runs; the importances add up to 100%. "
     "It is not proof that the setting *causes* the difference: a setting that always changed together with another "
-    "gets credit for both, and settings never varied here cannot show up at all. The **correlation** (for settings "
+    "shares the credit with it, and settings never varied here cannot show up at all. The **correlation** (for settings "
     "that are numbers) says the direction: positive when larger values went with higher accuracy, negative when "
     "they went with lower accuracy. A setting whose best value lies in the middle (a learning rate neither too small "
-    "nor too large) can matter a lot and still have a correlation near 0."
+    "nor too large) can matter a lot and still have a correlation near 0. If the **seed** ranks near the top, "
+    "much of the difference between these runs is chance."
 )
 
 
@@ -45,12 +47,19 @@ def _importance(rows: Sequence[Mapping[str, Setting]], accuracies: Sequence[floa
 def what_mattered_section(runs: Sequence[RunResult], *, key: str) -> None:
     """Every given run's settings against its test accuracy (chart), how much each setting explains it (table), and when not to trust it."""
     st.subheader("What mattered")
+    runs = runs_students_may_see(runs)
     if len(runs) < 2:
         st.info(
             "Train at least two runs with different settings and this section shows which settings went with "
             "higher test accuracy.",
             icon=":material/insights:",
         )
+        return
+    # Off until asked for: with a class's hundreds of runs the chart is a megabyte for each student.
+    if not st.toggle(
+        f"Compare all {len(runs)} runs: which settings went with higher test accuracy?", key=f"{key}_show",
+        help="A chart of every run's settings against its test accuracy, and how much each setting explains it.",
+    ):
         return
     rows = [run_settings(run) for run in runs]
     accuracies = [float(run.test_accuracy) for run in runs]
@@ -70,8 +79,9 @@ def what_mattered_section(runs: Sequence[RunResult], *, key: str) -> None:
     frame = charts.parallel_coordinates_frame(rows, accuracies, runs=[run.key[:6] for run in runs])
     st.altair_chart(charts.parallel_coordinates_chart(frame), width="stretch", key=f"{key}_chart")
     st.caption(
-        "Each line is one run, from its settings on the left to its test accuracy on the right; every axis runs "
-        "from its smallest value (bottom) to its largest (top), the learning rate on a log scale."
+        "Each line is one run, from its settings on the left to its test accuracy on the right. A number's axis "
+        "runs from its smallest value (bottom) to its largest (top), the learning rate on a log scale; a category's "
+        "values are spread evenly."
     )
     if report.left_out:
         st.caption(f"{report.left_out} run(s) have no test accuracy (not a number) and are left out of the chart and the table.")

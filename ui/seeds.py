@@ -17,6 +17,7 @@ from core import charts
 from core.datasets import Dataset
 from core.seeds import SEED_COUNT, SeedSpread, seed_spread, seed_variants, what_the_seed_changes
 from core.training import RunResult, TrainConfig, cached_result
+from ui.shareable import is_free
 from ui.training import Planned, training_section
 
 
@@ -26,7 +27,8 @@ def seed_section(configs: Mapping[str, TrainConfig], dataset: Dataset, *, key: s
     With several runs (the sequence and audio pages train a few models at once) the student picks
     which one to repeat: five seeds of every model would be many runs for a class server to queue.
     """
-    if not configs:
+    # In an exercise that fixes the seed, five seeds would be five runs at seeds the student may not choose.
+    if not configs or not is_free("seed"):
         return None
     names = list(configs)
     with st.expander("Same settings, new seeds: is one run a result?", icon=":material/casino:"):

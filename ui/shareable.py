@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core import query_state
+from core.exercise import TEACHER_PARAM
 
 T = TypeVar("T")
 
@@ -43,8 +44,9 @@ T = TypeVar("T")
 MAX_SAFE_INTEGER = 2**53 - 1
 
 # Session state the exercise links (``ui.exercise``) share with this module, reset on every run:
-CONTROLS_STATE = "dllab_page_controls"  # query key -> label of each shared control drawn so far
-LOCKS_STATE = "dllab_exercise_locks"  # (query key -> locked text, hide locked controls?) or absent
+CONTROLS_STATE = "dllab_page_controls"  # query key -> label of each setting drawn so far
+LOCKS_STATE = "dllab_exercise_locks"  # (query key -> start text, free keys, hide locked controls?) or absent
+SETTINGS_CLOSED = "dllab_settings_closed"  # True once the page's first Train button is drawn
 LOCKED_HELP = "Locked by this exercise: the instructor fixed it."
 
 
@@ -56,19 +58,31 @@ def bind_query_param(key: str, parse: Callable[[str], T], default: T, *, label: 
     replaced as if the session were new. The notice stays ten seconds, since a slow page may still
     be drawing when it appears.
 
-    An exercise link that locks ``key`` wins on every run: the control then holds the signed value
-    (see :func:`lock_state`, which says whether to draw it disabled or not at all).
+    The controls drawn before the page's first Train button are its *settings*: an exercise link
+    can lock them. A locked setting holds the exercise's value on every run, whatever the widget
+    or the URL says (see :func:`lock_state`, which says whether to draw it disabled or not at
+    all). Locking is the rule and freedom the exception, so a setting that only appears later
+    (the iterations box when "Train for" is free, say) is held at its default, not left open.
+    Controls after the Train button (views of a run) are never locked.
     """
+    if st.session_state.get(SETTINGS_CLOSED):
+        return _bind_free(key, parse, default)
     st.session_state.setdefault(CONTROLS_STATE, {})[key] = label or key
-    locked = _locked_text(key)
-    if locked is not None:
-        try:
-            value = parse(locked)
-        except ValueError:
-            pass  # an option this version no longer has: the control stays free (the header says so)
-        else:
-            st.session_state[key] = value
-            return value
+    locked, text = _lock(key)
+    if locked:
+        value = default
+        if text is not None:
+            try:
+                value = parse(text)
+            except ValueError:
+                pass  # an option this version no longer has: held at the default instead
+        st.session_state[key] = value
+        return value
+    return _bind_free(key, parse, default)
+
+
+def _bind_free(key: str, parse: Callable[[str], T], default: T) -> T:
+    """The value of a control the user may change: what it holds, else the link's, else ``default``."""
     if key in st.session_state and _valid(st.session_state[key], parse):
         return st.session_state[key]
     raw = st.query_params.get(key)
@@ -87,17 +101,28 @@ def _valid(value: Any, parse: Callable[[str], Any]) -> bool:
     return True
 
 
-def _locked_text(key: str) -> str | None:
+def _lock(key: str) -> tuple[bool, str | None]:
+    """Whether the page's exercise locks this setting, and the text it holds it at (``None``: its default)."""
     locks = st.session_state.get(LOCKS_STATE)
-    return locks[0].get(key) if locks else None
+    if not locks or key in locks[1]:
+        return False, None
+    return True, locks[0].get(key)
+
+
+def is_free(key: str) -> bool:
+    """True unless the page's exercise fixes this setting (everything is free outside an exercise).
+
+    A page asks this of settings that are not controls too: the five-seed button is offered only
+    where the exercise lets students choose seeds.
+    """
+    return not _lock(key)[0]
 
 
 def lock_state(key: str) -> str | None:
     """``"hidden"`` or ``"locked"`` when the page's exercise fixes this control (call after binding it), else ``None``."""
-    locks = st.session_state.get(LOCKS_STATE)
-    if not locks or key not in locks[0] or st.session_state.get(key) is None:
-        return None
-    return "hidden" if locks[1] else "locked"
+    if key not in st.session_state.get(CONTROLS_STATE, {}) or is_free(key):
+        return None  # not a setting (a view of a run, drawn after the Train button) or a free one
+    return "hidden" if st.session_state[LOCKS_STATE][2] else "locked"
 
 
 def locked_kwargs(key: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +248,8 @@ def share_link(label: str = "Link to this exact demo") -> str:
     base = st.context.url
     if not base:
         return ""
-    query = urlencode(st.query_params.to_dict())
+    # The instructor's token lets its holder clear an exercise's board: never pass it on.
+    query = urlencode({key: value for key, value in st.query_params.to_dict().items() if key != TEACHER_PARAM})
     link = f"{base}?{query}" if query else base
     with st.popover(label, icon=":material/link:"):
         st.caption("Copy this link: it opens this page with the settings above.")

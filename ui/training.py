@@ -37,6 +37,7 @@ from core.training import (
     wait,
 )
 from ui.exercise import judge_runs
+from ui.shareable import SETTINGS_CLOSED
 from ui.widgets import show_failure, show_value_error
 
 _JOBS = "dllab_training_jobs"  # session state: job id -> (page, train button) it belongs to
@@ -74,6 +75,8 @@ def training_section(
 
     ``button`` is the label, or a function of how many runs are missing ("Train 3 runs").
     """
+    # Controls drawn from here on are views of the runs, not settings an exercise may lock.
+    st.session_state[SETTINGS_CLOSED] = True
     results: dict[str, RunResult] = {}
     pending: list[Planned] = []
     for planned in plan:

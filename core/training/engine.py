@@ -325,7 +325,9 @@ _SCALAR_FIELDS = (
 
 
 _entries_read: dict[Path, tuple[tuple[int, ...], RunResult]] = {}
-_MAX_ENTRIES_READ = 4096
+# Bounded by the predictions' bytes: a run on 10,000 test images keeps 400 kB of them.
+_MAX_BYTES_READ = 256 * 1024 * 1024
+_bytes_read = 0
 
 
 def _read_entry(folder: Path) -> RunResult | None:
@@ -336,6 +338,7 @@ def _read_entry(folder: Path) -> RunResult | None:
     whether the run read last time is still the one on disk. Its arrays are made read-only, since
     every session now shares the same object.
     """
+    global _bytes_read
     try:
         stamp = tuple(
             value
@@ -344,17 +347,29 @@ def _read_entry(folder: Path) -> RunResult | None:
             for value in (status.st_mtime_ns, status.st_size, status.st_ino)
         )
     except OSError:
+        _forget_read(folder)  # evicted or cleared
         return None
     kept = _entries_read.get(folder)
     if kept is not None and kept[0] == stamp and (kept[1].model_path is None or kept[1].model_path.is_file()):
         return kept[1]
+    _forget_read(folder)
     result = _read_entry_from_disk(folder)
     if result is not None:
         result.test_predictions.setflags(write=False)
-        if len(_entries_read) >= _MAX_ENTRIES_READ:
+        size = result.test_predictions.nbytes
+        if _bytes_read + size > _MAX_BYTES_READ:
             _entries_read.clear()
+            _bytes_read = 0
         _entries_read[folder] = (stamp, result)
+        _bytes_read += size
     return result
+
+
+def _forget_read(folder: Path) -> None:
+    global _bytes_read
+    kept = _entries_read.pop(folder, None)
+    if kept is not None:
+        _bytes_read = max(_bytes_read - kept[1].test_predictions.nbytes, 0)
 
 
 def _read_entry_from_disk(folder: Path) -> RunResult | None:
