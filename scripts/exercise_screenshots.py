@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         cache_dir.mkdir(parents=True, exist_ok=True)
         student, teacher = prepare(cache_dir)
         args.out.mkdir(parents=True, exist_ok=True)
-        shots = (("exercise_student", student, None), ("exercise_board", teacher, "Class board"))
+        shots = (("exercise_student", student, None), ("exercise_board", teacher, QUESTION[:40]))
         failures = 0
         with streamlit_server(env={"DLLAB_CACHE_DIR": str(cache_dir)}) as server, chromium() as browser:
             for name, query, top in shots:
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     visit = open_app_page(page, f"{server.url_for(PAGE)}?{urlencode(query)}", timeout_ms=SLOW_MS)
                     if top is not None:
-                        page.get_by_text(top, exact=True).first.evaluate("element => element.scrollIntoView({block: 'start'})")
+                        page.get_by_text(top).first.evaluate("element => element.scrollIntoView({block: 'start'})")
                         wait_until_idle(page, timeout_ms=SLOW_MS)
                     raw = screenshot(page, Path(scratch) / f"{name}.png", full_page=False)
                     size = shrink_png(raw, args.out / f"{name}.png", max_bytes=args.max_kb * 1000)
