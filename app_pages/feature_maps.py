@@ -105,6 +105,7 @@ if result is None:
         f"Press **Train**: {len(dataset.x_train):,} training images, {epochs} epochs. "
         "A run already trained with these settings appears at once."
     )
+    exercise_footer()  # the board and "Make an exercise" before the first run too
     st.stop()
 
 # ---------------------------------------------------------------------------------------------

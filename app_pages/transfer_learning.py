@@ -164,6 +164,7 @@ results, source_run, spec = train_section(
 )
 if not results:
     st.info("Press **Train** to run the selected modes. Runs already trained with these settings appear here at once.")
+    exercise_footer()  # the board and "Make an exercise" before the first run too
     st.stop()
 
 # ---------------------------------------------------------------------------------------------

@@ -391,3 +391,18 @@ def test_badges_the_board_and_the_answer_across_two_students(baseline) -> None:
     runs_table = next(frame.value for frame in student.dataframe if "status" in frame.value.columns)
     assert baseline.key[:6] in set(runs_table["run"]) and answer_run.key[:6] not in set(runs_table["run"])
     assert not any(toggle.key == "exercise_show_answer" for toggle in student.toggle)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "page", ["app_pages/sequence_models.py", "app_pages/audio_models.py", "app_pages/transfer_learning.py", "app_pages/feature_maps.py"]
+)
+def test_every_other_training_page_makes_and_opens_a_fully_locked_exercise(page: str) -> None:
+    instructor = app_test(page, timeout=120)
+    settings = set(_controls(instructor))
+    assert settings
+    student_link, _ = _make_link(instructor, free=[])
+    student = app_test(page, query=_query(student_link), timeout=120)
+    assert not student.exception
+    assert _controls(student) == {key: True for key in settings}  # the same settings, every one locked
+    assert any("Every control is fixed" in caption.value for caption in student.caption)
