@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from core import settings
+from core import download, mirror, settings
 from core.datasets import audio, cifar, mnist
 from core.datasets.base import Location
 from core.datasets.keras_source import OFFLINE_ENV, keras_home, network_available
@@ -64,6 +66,7 @@ class Item:
     fetch: Callable[[], None] | None
     by_hand: str
     fallback: str
+    remote: str | None = None  # its file in core.download.KNOWN_FILES: checked, mirrored and served by --serve
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class ItemStatus:
     state: str
     location: str = ""
     detail: str = ""
+    source: str = ""  # where a fetched item came from: "mirror http://…/" or "origin storage.googleapis.com"
 
     @property
     def usable(self) -> bool:
@@ -120,29 +124,30 @@ def find_fsdd(keras_root: Path, data_dir: Path | None) -> Found:
 
 
 def fetch_mnist() -> None:
-    """Download MNIST into the Keras cache (``datasets/mnist.npz``)."""
-    import keras
-
-    keras.datasets.mnist.load_data()
+    """Download MNIST into the Keras cache (``datasets/mnist.npz``), checked against its official checksum."""
+    mnist.download_mnist(on_progress=print_progress)
 
 
 def fetch_cifar10() -> None:
-    """Download and extract CIFAR-10 into the Keras cache (about 170 MB)."""
-    import keras
-
-    keras.datasets.cifar10.load_data()
+    """Download CIFAR-10 (about 170 MB, checked) and unpack its batches into the Keras cache."""
+    cifar.download_cifar10(on_progress=print_progress)
 
 
 def fetch_vgg16(include_top: bool) -> Callable[[], None]:
-    """A fetcher for VGG16's ImageNet weights, with or without the classifier top."""
+    """A fetcher for VGG16's ImageNet weights (checked against Keras' MD5), with or without the classifier top."""
+    remote = download.VGG16_FULL_WEIGHTS if include_top else download.VGG16_NOTOP_WEIGHTS
 
     def fetch() -> None:
-        import keras
-
-        keras.applications.VGG16(weights="imagenet", include_top=include_top)
-        keras.backend.clear_session()  # the model was only built to pull its weights into the cache
+        download.fetch(download.KNOWN_FILES[remote.name], keras_home() / "models" / remote.name, on_progress=print_progress)
 
     return fetch
+
+
+def print_progress(progress: download.DownloadProgress) -> None:
+    """One line on the terminal, rewritten in place: "  42% 71.6 of 170.5 MB, 9.8 MB/s from origin www.cs.toronto.edu"."""
+    share = f"{progress.fraction:4.0%} " if progress.fraction is not None else ""
+    end = "\n" if progress.fraction is not None and progress.fraction >= 1 else ""
+    print(f"\r  {share}{progress.describe()} from {progress.source}", end=end, file=sys.stderr, flush=True)
 
 
 def fetch_fsdd() -> None:
@@ -162,6 +167,7 @@ ITEMS: tuple[Item, ...] = (
         fetch_mnist,
         f"put {MNIST_FILE} (from {MNIST_ORIGIN}) in the data directory, or at $KERAS_HOME/datasets/{MNIST_FILE}",
         "pages use scikit-learn's 8×8 digits instead",
+        download.MNIST.name,
     ),
     Item(
         "cifar10",
@@ -173,6 +179,7 @@ ITEMS: tuple[Item, ...] = (
         f"extract {CIFAR_ORIGIN}; put its {CIFAR_FOLDER}/ folder in the data directory, "
         f"or at $KERAS_HOME/datasets/{CIFAR_FOLDER}/",
         "pages use upscaled 8×8 digits instead",
+        download.CIFAR10.name,
     ),
     Item(
         "cifar10-gray28",
@@ -194,6 +201,7 @@ ITEMS: tuple[Item, ...] = (
         f"download {VGG16_ORIGIN_FOLDER}{VGG16_NOTOP_FILE} to $KERAS_HOME/models/{VGG16_NOTOP_FILE} "
         f"(or anywhere, and set {VGG16_WEIGHTS_ENV} to its path)",
         "transfer learning starts from a small CNN trained here instead",
+        download.VGG16_NOTOP_WEIGHTS.name,
     ),
     Item(
         "vgg16-full",
@@ -204,6 +212,7 @@ ITEMS: tuple[Item, ...] = (
         fetch_vgg16(include_top=True),
         f"download {VGG16_ORIGIN_FOLDER}{VGG16_FULL_FILE} to $KERAS_HOME/models/{VGG16_FULL_FILE}",
         "the ImageNet top-5 demo says the weights are missing",
+        download.VGG16_FULL_WEIGHTS.name,
     ),
     Item(
         "fsdd",
@@ -262,15 +271,27 @@ def prefetch(
                 if found.path is None:
                     status = ItemStatus(item, FAILED, "", f"the download finished but nothing usable is at the expected place ({found.problem or item.by_hand})")
                 else:
-                    status = ItemStatus(item, FETCHED, f"{found.where}: {found.path}")
+                    status = ItemStatus(item, FETCHED, f"{found.where}: {found.path}", source=fetched_from(item))
         statuses.append(status)
     return statuses
 
 
+def fetched_from(item: Item) -> str:
+    """Where a fetch of ``item`` comes from: the mirror or the official host."""
+    if item.remote is not None:
+        return download.source_label(download.KNOWN_FILES[item.remote])
+    if item.key == "fsdd":
+        return f"origin {urlsplit(FSDD_ORIGIN).netloc} (never a mirror: no official checksum to check it against)"
+    return "origin"
+
+
 def format_table(statuses: Sequence[ItemStatus]) -> str:
-    """The statuses as an aligned plain-text table: item, state, where, used by, notes."""
-    header = ("item", "state", "where", "used by", "notes")
-    rows = [(s.item.name, s.state, s.location or "-", s.item.used_by, s.detail or "") for s in statuses]
+    """The statuses as an aligned plain-text table: item, state, where, source, used by, notes."""
+    header = ("item", "state", "where", "source", "used by", "notes")
+    rows = [
+        (s.item.name, s.state, s.location or "-", s.source or ("-" if s.state != PRESENT else "already here"), s.item.used_by, s.detail or "")
+        for s in statuses
+    ]
     widths = [max(len(header[column]), *(len(row[column]) for row in rows)) for column in range(len(header))]
     lines = [" | ".join(text.ljust(width) for text, width in zip(header, widths)).rstrip()]
     lines.append("-+-".join("-" * width for width in widths))
@@ -298,14 +319,84 @@ def missing_instructions(statuses: Sequence[ItemStatus], keras_root: Path, data_
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------
+# Serving the prefetched files to a classroom (--serve)
+
+
+def served_files(keras_root: Path, data_dir: Path | None) -> tuple[dict[str, Path], list[str]]:
+    """The files a mirror can serve (official name -> path), and why each other known file is not served.
+
+    A file is served only when it matches its official checksum: students' downloads check it
+    anyway, so a subset or a damaged copy would only be refused on forty laptops.
+    """
+    datasets, models = keras_root / "datasets", keras_root / "models"
+    candidates: dict[str, list[Path]] = {
+        download.MNIST.name: [datasets / download.MNIST.name],
+        # Keras' own cifar10.load_data() keeps the same archive under the folder's name.
+        download.CIFAR10.name: [datasets / download.CIFAR10.name, datasets / f"{CIFAR_FOLDER}.tar.gz"],
+        download.VGG16_NOTOP_WEIGHTS.name: [models / download.VGG16_NOTOP_WEIGHTS.name],
+        download.VGG16_FULL_WEIGHTS.name: [models / download.VGG16_FULL_WEIGHTS.name],
+    }
+    if data_dir is not None:
+        candidates[download.MNIST.name].append(data_dir / download.MNIST.name)
+        candidates[download.CIFAR10.name].append(data_dir / download.CIFAR10.name)
+    served: dict[str, Path] = {}
+    not_served: list[str] = []
+    for name, paths in candidates.items():
+        remote = download.KNOWN_FILES[name]
+        present = [path for path in paths if path.is_file()]
+        good = next((path for path in present if download.verify(path, remote.checksum)), None)
+        if good is not None:
+            served[name] = good
+        elif present:
+            not_served.append(f"{name}: {present[0]} does not match the official checksum (a subset or a damaged copy)")
+        else:
+            not_served.append(f"{name}: not prefetched")
+    return served, not_served
+
+
+def serve(*, host: str, port: int, keras_root: Path | None = None, data_dir: Path | None = None, announce: Callable[[str], None] = print) -> mirror.MirrorServer | None:
+    """Start the classroom mirror in the background and say what it serves and the line to give students."""
+    keras_root = keras_root if keras_root is not None else keras_home()
+    files, not_served = served_files(keras_root, data_dir)
+    if not files:
+        announce("Nothing to serve: run `python -m core.prefetch` first, while online.")
+        for reason in not_served:
+            announce(f"  - {reason}")
+        return None
+    server = mirror.start(files, host=host, port=port)
+    bound_port = server.server_address[1]
+    address = mirror.room_address() if host in ("0.0.0.0", "") else host
+    announce(f"Serving {len(files)} file(s), read-only, at http://{address}:{bound_port}/ :")
+    for name, path in files.items():
+        announce(f"  {name}  ({path.stat().st_size / 1e6:,.1f} MB, checksum verified)  from {path}")
+    for reason in not_served:
+        announce(f"  not served: {reason}")
+    announce("\nGive students this line (they put it before `streamlit run app.py` or `python -m core.prefetch`):")
+    announce(f"  {download.MIRROR_ENV}=http://{address}:{bound_port}/")
+    return server
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exits 0 when every item the app can use is present or was fetched."""
     parser = argparse.ArgumentParser(prog="python -m core.prefetch", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only report what is present; download nothing")
+    parser.add_argument("--serve", action="store_true", help="serve the prefetched files read-only to the room (a mirror for DLLAB_MIRROR)")
+    parser.add_argument("--port", type=int, default=mirror.DEFAULT_PORT, help=f"the mirror's port (default {mirror.DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: every interface, so the room can reach it)")
     parser.add_argument(
         "--only", nargs="+", metavar="ITEM", choices=[item.key for item in ITEMS], help="limit to these items"
     )
     args = parser.parse_args(argv)
+    if args.serve:
+        server = serve(host=args.host, port=args.port, data_dir=settings.data_dir())
+        if server is None:
+            return 1
+        try:
+            threading.Event().wait()  # until Ctrl-C
+        except KeyboardInterrupt:
+            server.shutdown()
+        return 0
     items = [item for item in ITEMS if not args.only or item.key in args.only]
     keras_root, data_dir = keras_home(), settings.data_dir()
     online = False if args.check else network_available()

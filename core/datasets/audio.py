@@ -24,7 +24,7 @@ from core import settings
 from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
 from core.datasets.base import Dataset, DatasetError, Location, register_loader
-from core.datasets.keras_source import keras_datasets_dir, keras_home, network_available
+from core.datasets.keras_source import keras_datasets_dir, keras_home, mirror_configured, network_available
 from core.datasets.synthetic_sounds import (
     SYNTHETIC_CLASSES,
     SYNTHETIC_SOURCE,
@@ -480,14 +480,18 @@ def load_fsdd(
     """FSDD from the data directory, the Keras cache or a download; the synthetic set when none is reachable."""
     location = locate_fsdd(data_dir, keras_datasets_dir())
     recordings, where = location.path, f"the {location.where}"
-    if recordings is None and allow_download and network_available():
-        recordings, where = download_fsdd(), "a download of the FSDD release archive"
+    note = " FSDD was not found (put fsdd/recordings in the data directory, or go online to download it)."
+    if recordings is None and allow_download and mirror_configured():
+        # No official checksum is published for FSDD's archive, so a mirror could not be checked; and a
+        # room behind a mirror often has no internet to reach the origin.
+        note += " Classroom mirrors do not serve FSDD: copy its recordings/ folder by hand."
+    elif recordings is None and allow_download and network_available():
+        try:
+            recordings, where = download_fsdd(), "a download of the FSDD release archive"
+        except Exception as error:  # noqa: BLE001 - any network or archive failure: the synthetic sounds, and why
+            note += f" The download failed: {type(error).__name__}: {error}."
     if recordings is None:
-        return synthetic_dataset(
-            sample_rate=sample_rate,
-            clip_seconds=clip_seconds,
-            note=" FSDD was not found (put fsdd/recordings in the data directory, or go online to download it).",
-        )
+        return synthetic_dataset(sample_rate=sample_rate, clip_seconds=clip_seconds, note=note)
     return load_wav_folder(
         folder=recordings,
         sample_rate=sample_rate,

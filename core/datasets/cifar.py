@@ -15,6 +15,7 @@ Offline, both fall back to scikit-learn's 8×8 digits upscaled to the CIFAR shap
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ from core.datasets.base import (
     subsample_per_class,
 )
 from core.datasets.digits import digits_arrays
-from core.datasets.keras_source import keras_datasets_dir, network_available
+from core import download
+from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
+from core.download import DownloadProgress, fetch
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 BATCHES_FOLDER = "cifar-10-batches-py"
@@ -152,8 +155,14 @@ def locate_cifar10(data_dir: Path | None, keras_datasets: Path) -> Location:
     return Location(None)
 
 
-def colour_cifar_arrays(data_dir: Path | None, *, allow_download: bool = True) -> tuple[dict[str, np.ndarray], str] | None:
-    """Colour CIFAR-10 from the data directory, the Keras cache or a download, with its source; ``None`` offline."""
+def colour_cifar_arrays(
+    data_dir: Path | None, *, allow_download: bool = True, problems: list[str] | None = None
+) -> tuple[dict[str, np.ndarray], str] | None:
+    """Colour CIFAR-10 from the data directory, the Keras cache or a download, with its source; ``None`` offline.
+
+    Why a download was not made or failed (a mirror that does not answer, a checksum that does
+    not match) is appended to ``problems``, for the fallback's banner.
+    """
     found = locate_cifar10(data_dir, keras_datasets_dir())
     if found.path is not None:
         source = (
@@ -163,13 +172,53 @@ def colour_cifar_arrays(data_dir: Path | None, *, allow_download: bool = True) -
         )
         return read_batches_folder(found.path), source
     if allow_download and network_available():
-        import keras
-
-        keras.datasets.cifar10.load_data()
-        folder = locate_cifar10(None, keras_datasets_dir()).path
-        if folder is not None:
-            return read_batches_folder(folder), "CIFAR-10 downloaded by Keras"
+        try:
+            folder = download_cifar10()
+        except download.DownloadError as error:
+            (problems if problems is not None else []).append(str(error))
+            return None
+        return read_batches_folder(folder), f"CIFAR-10 downloaded from {download.source_label(download.CIFAR10)}"
+    note = unreachable_mirror_note() if allow_download else None
+    if note and problems is not None:
+        problems.append(note)
     return None
+
+
+def download_cifar10(on_progress: Callable[[DownloadProgress], None] | None = None) -> Path:
+    """Download the official archive (checked against Keras' checksum) and unpack its batches into the Keras cache.
+
+    The batches are pickles, so the checksum is what makes them safe to read: a mirror or a
+    tampered download cannot hand the server a pickle of its own. The archive stays beside the
+    folder, where ``python -m core.prefetch --serve`` finds it for a classroom mirror.
+    """
+    datasets = keras_datasets_dir()
+    archive = fetch(download.CIFAR10, datasets / download.CIFAR10.name, on_progress=on_progress)
+    folder = datasets / BATCHES_FOLDER
+    if locate_cifar10(None, datasets).path is None:
+        unpack_batches(archive, folder)
+    return folder
+
+
+def unpack_batches(archive: Path, folder: Path) -> None:
+    """Extract the archive's ``cifar-10-batches-py/`` files into ``folder``, all at once (a rename) or not at all."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".tmp-cifar-", dir=folder.parent))
+    try:
+        with tarfile.open(archive, "r:gz") as bundle:
+            members = [
+                member for member in bundle.getmembers()
+                if member.isfile() and Path(member.name).parts[:1] == (BATCHES_FOLDER,) and len(Path(member.name).parts) == 2
+            ]
+            # The "data" filter refuses absolute paths, links out and device files, whatever the archive says.
+            bundle.extractall(scratch, members=members, filter="data")
+        shutil.rmtree(folder, ignore_errors=True)
+        (scratch / BATCHES_FOLDER).rename(folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -249,7 +298,8 @@ def load_cifar10(
 ) -> Dataset:
     """Colour CIFAR-10 as ``(N, 32, 32, 3)`` uint8, optionally ``per_class`` training images per class."""
     _check_counts(per_class, test_per_class)
-    found = colour_cifar_arrays(data_dir, allow_download=allow_download)
+    problems: list[str] = []
+    found = colour_cifar_arrays(data_dir, allow_download=allow_download, problems=problems)
     if found is None:
         x_train, y_train, x_test, y_test = upscaled_digits(32, 3, seed=seed)
         arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -257,7 +307,7 @@ def load_cifar10(
             "cifar10-fallback",
             arrays,
             class_names=tuple(f"digit {digit}" for digit in range(10)),
-            source=fallback_source("cifar10", 32, 3),
+            source=" ".join([fallback_source("cifar10", 32, 3), *problems]),
             per_class=per_class,
             test_per_class=test_per_class,
             seed=seed,
@@ -377,7 +427,8 @@ def load_cifar10_gray28(
             + ")",
             recipe=_recipe("cifar10-gray28", "png_folder", per_class, test_per_class, seed, root=root),
         )
-    found = colour_cifar_arrays(data_dir, allow_download=allow_download)
+    problems = []
+    found = colour_cifar_arrays(data_dir, allow_download=allow_download, problems=problems)
     if found is None:
         x_train, y_train, x_test, y_test = upscaled_digits(GRAY_SIZE, 1, seed=seed)
         arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -385,7 +436,7 @@ def load_cifar10_gray28(
             "cifar10-gray28-fallback",
             arrays,
             class_names=tuple(f"digit {digit}" for digit in range(10)),
-            source=fallback_source("cifar10-gray28", GRAY_SIZE, 1),
+            source=" ".join([fallback_source("cifar10-gray28", GRAY_SIZE, 1), *problems]),
             per_class=per_class,
             test_per_class=test_per_class,
             seed=seed,

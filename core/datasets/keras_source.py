@@ -30,11 +30,49 @@ def keras_models_dir() -> Path:
 
 
 def network_available(timeout_seconds: float = 1.5) -> bool:
-    """True when downloads are allowed and the dataset host answers quickly."""
+    """True when downloads are allowed and where they come from answers quickly.
+
+    With ``DLLAB_MIRROR`` set, that is the mirror (the instructor's laptop), not the internet: a
+    classroom with no internet and a mirror still gets the real datasets.
+    """
     if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0", "false", "False"):
         return False
     try:
-        with socket.create_connection(_PROBE_HOST, timeout=timeout_seconds):
+        with socket.create_connection(_download_host(), timeout=timeout_seconds):
             return True
-    except OSError:
+    except (OSError, ValueError):
         return False
+
+
+def _download_host() -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    from core.download import mirror_url
+
+    mirror = mirror_url()
+    if mirror is None:
+        return _PROBE_HOST
+    parts = urlsplit(mirror)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def unreachable_mirror_note() -> str | None:
+    """Why nothing was downloaded when a classroom mirror is set but does not answer (for the fallback banner)."""
+    if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0", "false", "False"):
+        return None
+    from core.download import MIRROR_ENV, mirror_url
+
+    try:
+        mirror = mirror_url()
+    except ValueError as error:
+        return f"{error}."
+    if mirror is None or network_available():
+        return None
+    return f"The classroom mirror {MIRROR_ENV}={mirror} did not answer, so nothing was downloaded."
+
+
+def mirror_configured() -> bool:
+    """True when ``DLLAB_MIRROR`` names a classroom mirror (valid or not: a bad one is reported where it is used)."""
+    from core.download import MIRROR_ENV
+
+    return bool(os.environ.get(MIRROR_ENV, "").strip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from core.datasets.base import (
     subsample,
 )
 from core.datasets.digits import DIGITS_SOURCE, digits_arrays
-from core.datasets.keras_source import keras_datasets_dir, network_available
+from core import download
+from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
+from core.download import DownloadProgress, fetch
 
 NPZ_FILE = "mnist.npz"  # Keras' own name, in its cache and in the data directory alike
 # The layouts of the original distribution as people unpack it: loose, in mnist/, or torchvision's MNIST/raw/.
@@ -104,6 +107,12 @@ def _read_found(path: Path, where: str) -> tuple[dict[str, np.ndarray], str]:
     return _validate(arrays, str(path)), f"MNIST IDX files from {path}"
 
 
+def download_mnist(on_progress: Callable[[DownloadProgress], None] | None = None) -> tuple[dict[str, np.ndarray], str]:
+    """Download ``mnist.npz`` (checked against Keras' checksum) to where Keras keeps it; its arrays and source."""
+    path = fetch(download.MNIST, keras_datasets_dir() / NPZ_FILE, on_progress=on_progress)
+    return _validate(_load_npz(path), str(path)), f"MNIST downloaded from {download.source_label(download.MNIST)}"
+
+
 @register_loader("mnist")
 def load_mnist(
     *, data_dir: Path | None = None, train_size: int | None = None, seed: int = 0, allow_download: bool = True
@@ -111,14 +120,14 @@ def load_mnist(
     """MNIST as ``(N, 28, 28, 1)`` uint8 images; falls back to 8×8 digits with ``is_fallback=True``."""
     location = locate_mnist(data_dir, keras_datasets_dir())
     found = _read_found(location.path, location.where) if location.path is not None else None
+    problems: list[str] = []
     if found is None and allow_download and network_available():
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-        found = (
-            {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test},
-            "MNIST downloaded by Keras",
-        )
+        try:
+            found = download_mnist()
+        except download.DownloadError as error:  # a bad mirror or a dropped network: the digits, and why
+            problems.append(str(error))
+    elif found is None and allow_download:
+        problems += [note for note in (unreachable_mirror_note(),) if note]
     if found is None:
         x_train, y_train, x_test, y_test = digits_arrays(seed=seed)
         x_train, y_train = subsample(x_train, y_train, train_size, seed=seed)
@@ -129,7 +138,7 @@ def load_mnist(
             x_test=x_test,
             y_test=y_test,
             class_names=tuple(str(digit) for digit in range(10)),
-            source=DIGITS_SOURCE + " Put mnist.npz in the data directory for real MNIST.",
+            source=" ".join([DIGITS_SOURCE + " Put mnist.npz in the data directory for real MNIST.", *problems]),
             is_fallback=True,
             recipe={"loader": "mnist", "variant": "digits_fallback", "train_size": train_size, "seed": seed},
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core import settings
 from core.datasets.base import Location
-from core.datasets.keras_source import keras_models_dir, network_available
+from core.datasets.keras_source import keras_models_dir, network_available, unreachable_mirror_note
 from core.errors import user_message
 
 NOTOP_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -133,15 +133,20 @@ def resolve_vgg16_weights(user_path: Path | str | None = None, *, allow_download
         )
     problems = [location.problem] if location.problem else []
     if allow_download and network_available():
-        try:
-            import keras
+        from core import download
 
-            downloaded = Path(
-                keras.utils.get_file(NOTOP_WEIGHTS_FILE, _NOTOP_URL, cache_subdir="models", file_hash=_NOTOP_MD5)
+        try:
+            downloaded = download.fetch(download.VGG16_NOTOP_WEIGHTS, keras_models_dir() / NOTOP_WEIGHTS_FILE)
+            return WeightsStatus(
+                True, downloaded, "download", file_digest(downloaded),
+                f"VGG16 ImageNet weights, downloaded from {download.source_label(download.VGG16_NOTOP_WEIGHTS)} into the Keras cache.",
             )
-            return WeightsStatus(True, downloaded, "download", file_digest(downloaded), "VGG16 ImageNet weights, downloaded into the Keras cache.")
-        except Exception as error:  # noqa: BLE001 - any network failure means "not available", reported below
-            problems.append(f"the download failed ({error})")
+        except download.DownloadError as error:  # names the file, the source and the reason; shown as advice below
+            problems.append(f"the download from {download.source_label(download.VGG16_NOTOP_WEIGHTS)} failed: {error.reason}")
+    elif allow_download:
+        note = unreachable_mirror_note()
+        if note:
+            problems.append(note.rstrip("."))
     advice = (
         f"VGG16's ImageNet weights are not on this machine and cannot be downloaded. To use them, run "
         f"`{PREFETCH_COMMAND}` once while online, or copy `{NOTOP_WEIGHTS_FILE}` (58 MB) into "
