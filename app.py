@@ -7,6 +7,7 @@ from ui.exercise import apply_exercise_link
 from ui.server_tuning import keep_keras_session
 from ui.sidebar import draw_sidebar
 from ui.training import cancel_when_leaving
+from ui.widgets import download_progress
 
 keep_keras_session()
 
@@ -18,4 +19,5 @@ navigation = st.navigation(pages)
 draw_sidebar()
 cancel_when_leaving(navigation.url_path)
 apply_exercise_link(navigation.url_path)
-navigation.run()
+with download_progress():  # a bar for any dataset or weights a page downloads
+    navigation.run()

@@ -11,7 +11,9 @@ from core.calculator import describe_layers
 from core.homework import HOMEWORK, dense_head
 from ui.image_data import (
     folder_choice,
+    flowers_dataset,
     folder_dataset,
+    real_photos_reachable,
     skipped_files_notice,
     zip_dataset,
 )
@@ -35,9 +37,10 @@ from ui.code_export import code_section
 from ui.widgets import dataset_banner, show_value_error
 from ui.exercise import exercise_footer, exercise_header
 
-DEMO, FOLDER, ZIP = "demo", "folder", "zip"  # short, since they appear in the page's link
+DEMO, FLOWERS, FOLDER, ZIP = "demo", "flowers", "folder", "zip"  # short, since they appear in the page's link
 SOURCE_LABELS = {
     DEMO: "Offline demo: digits 0–4 → digits 5–9",
+    FLOWERS: "Flower photos (TensorFlow's, 5 kinds)",
     FOLDER: "Image folder in the data directory",
     ZIP: "Upload a .zip of class folders",
 }
@@ -59,7 +62,11 @@ exercise_header()
 # ---------------------------------------------------------------------------------------------
 # Data: the offline digits demo, or photos with VGG16 as the base
 
-source_choice = shared_radio("Data", tuple(SOURCE_LABELS), format_func=SOURCE_LABELS.get, horizontal=True, key="tl_source")
+# Real photos on VGG16 by default when they are here or can be fetched (a network, or a classroom mirror).
+source_choice = shared_radio(
+    "Data", tuple(SOURCE_LABELS), format_func=SOURCE_LABELS.get, horizontal=True, key="tl_source",
+    default=FLOWERS if real_photos_reachable() else DEMO,
+)
 dataset: Dataset | None = None
 spec: transfer.BaseSpec | None = None
 per_class: int | None = None
@@ -89,7 +96,9 @@ else:
         size = shared_select_slider("Input size (pixels)", INPUT_SIZES, default=64, key="tl_size")
     split = dict(color="rgb", val=val_percent / 100, test=test_percent / 100)
     try:
-        if source_choice == FOLDER:
+        if source_choice == FLOWERS:
+            dataset = flowers_dataset(size, **split)
+        elif source_choice == FOLDER:
             folder = folder_choice(
                 "tl_folder", "Folder in the data directory, with one subfolder of images per class",
                 default=CATS_VS_DOGS_FOLDER,

@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -141,8 +141,43 @@ VGG16_FULL_WEIGHTS = RemoteFile(
     size=553_467_096,
 )
 
+# The two archives Keras has no checksum for: TensorFlow Datasets' (tensorflow_datasets/datasets/
+# {spoken_digit,tf_flowers}/checksums.tsv), with their sizes from the same lines.
+
+# FSDD release 1.0.9 (2,500 recordings, 5 speakers), not the newer 1.0.10 (3,000, 6 speakers): it
+# is the only release whose archive has a published checksum, and without one a mirror could not be
+# checked. GitHub builds tag archives on request; if it ever builds different bytes, the download is
+# refused with the checksum named, never used unchecked.
+FSDD_ORIGIN = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/v1.0.9.tar.gz"
+# TFDS lists http://download.tensorflow.org/...; that host is this storage bucket, reached here over https.
+FLOWERS_ORIGIN = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+
+FSDD = RemoteFile(
+    # Named by release: the origin's own name (v1.0.9.tar.gz) would say nothing in a mirror's folder.
+    name="free-spoken-digit-dataset-1.0.9.tar.gz",
+    origin=FSDD_ORIGIN,
+    checksum="8bc44cde129d505cbbb6b365c09f80c663f2aa77578afc634e6141a2f87100c0",
+    what="FSDD (the Free Spoken Digit Dataset, release 1.0.9)",
+    by_hand=(
+        f"download {FSDD_ORIGIN}, extract it and put its recordings/ folder in the data directory as fsdd/recordings/, "
+        "or at $KERAS_HOME/datasets/fsdd/recordings/"
+    ),
+    size=11_975_353,
+)
+FLOWERS = RemoteFile(
+    name="flower_photos.tgz",
+    origin=FLOWERS_ORIGIN,
+    checksum="4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c",
+    what="TensorFlow's flower photos",
+    by_hand=(
+        f"download {FLOWERS_ORIGIN}, extract it and put its flower_photos/ folder (one subfolder per class) in the "
+        "data directory, or at $KERAS_HOME/datasets/flower_photos/"
+    ),
+    size=228_813_984,
+)
+
 KNOWN_FILES: Mapping[str, RemoteFile] = {
-    remote.name: remote for remote in (MNIST, CIFAR10, VGG16_NOTOP_WEIGHTS, VGG16_FULL_WEIGHTS)
+    remote.name: remote for remote in (MNIST, CIFAR10, VGG16_NOTOP_WEIGHTS, VGG16_FULL_WEIGHTS, FSDD, FLOWERS)
 }
 
 
@@ -334,6 +369,7 @@ def fetch(
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     expected = (checksum if checksum is not None else remote.checksum).strip().lower()
     checksum_algorithm(expected)
+    on_progress = _with_listeners(remote, on_progress)
     destination = Path(destination)
     if destination.is_file() and verify(destination, expected):
         return destination
@@ -556,3 +592,42 @@ def _content_range_start(header: str) -> int | None:
     unit, _, rest = header.strip().partition(" ")
     first = rest.partition("-")[0]
     return int(first) if unit == "bytes" and first.isdigit() else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress for whoever is drawing: a page's bar for whatever its loaders fetch
+
+_thread_listeners = threading.local()
+PageListener = Callable[[RemoteFile, DownloadProgress], None]
+
+
+@contextlib.contextmanager
+def progress_listener(listener: PageListener) -> Iterator[None]:
+    """Also send the progress of every download made in this thread to ``listener``, with the file.
+
+    A page's script runs in one thread and calls loaders that know nothing of pages; the router
+    listens around the whole page, so any download shows a bar with MB and speed.
+    """
+    outer = list(getattr(_thread_listeners, "listeners", ()))
+    _thread_listeners.listeners = [*outer, listener]
+    try:
+        yield
+    finally:
+        _thread_listeners.listeners = outer
+
+
+def _with_listeners(remote: RemoteFile, on_progress: ProgressCallback | None) -> ProgressCallback | None:
+    listeners = list(getattr(_thread_listeners, "listeners", ()))
+    if not listeners:
+        return on_progress
+
+    def report(progress: DownloadProgress) -> None:
+        if on_progress is not None:
+            on_progress(progress)
+        for listener in listeners:
+            try:
+                listener(remote, progress)
+            except Exception:  # noqa: BLE001 - a page that went away must not stop the download
+                continue
+
+    return report

@@ -2,10 +2,13 @@
 
 Online, it downloads into the Keras cache (``$KERAS_HOME``, default ``~/.keras``) whatever is
 not already there or in the data directory: MNIST, CIFAR-10, the VGG16 ImageNet weights (with
-and without the classifier top) and the Free Spoken Digit Dataset. It prints a table saying, for
-each item, whether it was present (and where), fetched, or failed (and why). Offline, or with
-``DLLAB_OFFLINE=1``, it downloads nothing and says what is missing and exactly where to put each
-file by hand. ``--check`` reports without downloading.
+and without the classifier top), the Free Spoken Digit Dataset and TensorFlow's flower photos
+(an image set for the transfer page). Every download is checked against its official checksum
+and can come from a classroom mirror (``DLLAB_MIRROR``); ``--serve`` makes this machine that
+mirror. It prints a table saying, for each item, whether it was present (and where), fetched
+(and from where), or failed (and why). Offline, or with ``DLLAB_OFFLINE=1``, it downloads
+nothing and says what is missing and exactly where to put each file by hand. ``--check``
+reports without downloading.
 
 The presence checks are the loaders' own ``locate_*`` functions, called with the Keras home and
 the data directory, so they are tested without any network and can never drift from the pages:
@@ -20,10 +23,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from core import download, mirror, settings
-from core.datasets import audio, cifar, mnist
+from core.datasets import audio, cifar, flowers, mnist
 from core.datasets.base import Location
 from core.datasets.keras_source import OFFLINE_ENV, keras_home, network_available
 from core.transfer import weights
@@ -47,6 +49,8 @@ MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnis
 CIFAR_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 VGG16_ORIGIN_FOLDER = weights.WEIGHTS_ORIGIN_FOLDER
 FSDD_ORIGIN = audio.FSDD_ORIGIN
+FLOWERS_FOLDER = flowers.FLOWERS_FOLDER
+FLOWERS_ORIGIN = download.FLOWERS_ORIGIN
 
 # Where an item was found, or why what is there cannot be used: exactly what the loader's locate function says.
 Found = Location
@@ -119,8 +123,13 @@ def find_fsdd(keras_root: Path, data_dir: Path | None) -> Found:
     return audio.locate_fsdd(data_dir, keras_root / "datasets")
 
 
+def find_flowers(keras_root: Path, data_dir: Path | None) -> Found:
+    """The flower photos where the image loaders read them (:func:`core.datasets.flowers.locate_flowers`)."""
+    return flowers.locate_flowers(data_dir, keras_root / "datasets")
+
+
 # ---------------------------------------------------------------------------------------------
-# Fetchers: each imports Keras only when it actually downloads
+# Fetchers: each downloads through core.download (checked, resumed, from the mirror when set), with progress
 
 
 def fetch_mnist() -> None:
@@ -151,10 +160,13 @@ def print_progress(progress: download.DownloadProgress) -> None:
 
 
 def fetch_fsdd() -> None:
-    """Download and extract the FSDD release archive into the Keras cache, as the audio page does."""
-    from core.datasets.audio import download_fsdd
+    """Download FSDD's release archive (checked) and unpack its recordings into the Keras cache, as the audio page does."""
+    audio.download_fsdd(on_progress=print_progress)
 
-    download_fsdd()
+
+def fetch_flowers() -> None:
+    """Download TensorFlow's flower photos (about 229 MB, checked) and unpack them into the Keras cache."""
+    flowers.download_flowers(on_progress=print_progress)
 
 
 ITEMS: tuple[Item, ...] = (
@@ -218,11 +230,24 @@ ITEMS: tuple[Item, ...] = (
         "fsdd",
         "Free Spoken Digit Dataset",
         "audio models",
-        "10 MB",
+        "12 MB",
         find_fsdd,
         fetch_fsdd,
         f"extract {FSDD_ORIGIN}; put its recordings/ folder in the data directory as {FSDD_FOLDER}/",
         "the audio page uses synthetic sounds instead",
+        download.FSDD.name,
+    ),
+    Item(
+        "flowers",
+        "TensorFlow flower photos",
+        "transfer learning",
+        "229 MB",
+        find_flowers,
+        fetch_flowers,
+        f"extract {FLOWERS_ORIGIN}; put its {FLOWERS_FOLDER}/ folder (one subfolder per class) in the data directory, "
+        f"or at $KERAS_HOME/datasets/{FLOWERS_FOLDER}/",
+        "the transfer page opens on its offline digits demo instead",
+        download.FLOWERS.name,
     ),
 )
 
@@ -280,8 +305,6 @@ def fetched_from(item: Item) -> str:
     """Where a fetch of ``item`` comes from: the mirror or the official host."""
     if item.remote is not None:
         return download.source_label(download.KNOWN_FILES[item.remote])
-    if item.key == "fsdd":
-        return f"origin {urlsplit(FSDD_ORIGIN).netloc} (never a mirror: no official checksum to check it against)"
     return "origin"
 
 
@@ -336,10 +359,12 @@ def served_files(keras_root: Path, data_dir: Path | None) -> tuple[dict[str, Pat
         download.CIFAR10.name: [datasets / download.CIFAR10.name, datasets / f"{CIFAR_FOLDER}.tar.gz"],
         download.VGG16_NOTOP_WEIGHTS.name: [models / download.VGG16_NOTOP_WEIGHTS.name],
         download.VGG16_FULL_WEIGHTS.name: [models / download.VGG16_FULL_WEIGHTS.name],
+        download.FSDD.name: [datasets / download.FSDD.name],
+        download.FLOWERS.name: [datasets / download.FLOWERS.name],
     }
     if data_dir is not None:
-        candidates[download.MNIST.name].append(data_dir / download.MNIST.name)
-        candidates[download.CIFAR10.name].append(data_dir / download.CIFAR10.name)
+        for name in (download.MNIST.name, download.CIFAR10.name, download.FSDD.name, download.FLOWERS.name):
+            candidates[name].append(data_dir / name)
     served: dict[str, Path] = {}
     not_served: list[str] = []
     for name, paths in candidates.items():

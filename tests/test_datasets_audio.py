@@ -14,6 +14,8 @@ from core.datasets import wav
 from core.datasets import DatasetError, load_dataset
 from core.datasets import audio as audio_data
 from core.uploads import AUDIO_SUFFIXES, UploadError, safe_extract_zip
+from test_download import Served, server  # noqa: F401 - the 127.0.0.1 file server fixture, used by name
+from test_mirror import declare_official
 
 
 def _arrays(**changes) -> dict[str, np.ndarray]:
@@ -215,25 +217,26 @@ def test_fsdd_is_found_in_the_data_directory(tmp_path: Path) -> None:
 
 
 def _fsdd_release_tarball(tmp_path: Path) -> Path:
-    recordings = _write_fsdd(tmp_path / "release" / "free-spoken-digit-dataset-1.0.10" / "recordings",
+    recordings = _write_fsdd(tmp_path / "release" / "free-spoken-digit-dataset-1.0.9" / "recordings",
                              speakers=("jo",), indices=range(0, 6), digits=range(2))
-    archive = tmp_path / "v1.0.10.tar.gz"
+    archive = tmp_path / audio_data.FSDD_ARCHIVE_NAME
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(recordings.parent, arcname="free-spoken-digit-dataset-1.0.10")
+        tar.add(recordings.parent, arcname="free-spoken-digit-dataset-1.0.9")
     return archive
 
 
-def test_fsdd_download_path_through_a_local_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    archive = _fsdd_release_tarball(tmp_path)
-    monkeypatch.setattr(audio_data, "FSDD_ORIGIN", archive.as_uri())
-    monkeypatch.setattr(audio_data, "network_available", lambda: True)
+def test_fsdd_downloaded_once_is_then_found_in_the_keras_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server) -> None:  # noqa: F811
+    body = _fsdd_release_tarball(tmp_path).read_bytes()
+    declare_official(monkeypatch, audio_data.FSDD_ARCHIVE_NAME, body)
+    server.files[audio_data.FSDD_ARCHIVE_NAME] = Served(body)
+    monkeypatch.delenv("DLLAB_OFFLINE")
     downloaded = load_dataset("fsdd", clip_seconds=0.5, allow_download=True)
-    assert downloaded.name == "fsdd" and "download" in downloaded.source
+    assert downloaded.name == "fsdd" and "downloaded from mirror" in downloaded.source
     assert (len(downloaded.x_train), len(downloaded.x_test)) == (2, 10)
-    # Once extracted into the Keras cache it is found there with the network off.
-    monkeypatch.setattr(audio_data, "network_available", lambda: False)
+    # Once unpacked into the Keras cache it is found there with the network off.
+    monkeypatch.setenv("DLLAB_OFFLINE", "1")
     cached = load_dataset("fsdd", clip_seconds=0.5)
-    assert "Keras cache" in cached.source
+    assert "Keras cache" in cached.source and len(server.requests) == 1
     np.testing.assert_array_equal(cached.x_test, downloaded.x_test)
 
 

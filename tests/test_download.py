@@ -410,19 +410,24 @@ def test_known_files_have_official_checksums_of_the_right_length() -> None:
         "cifar-10-python.tar.gz",
         "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        "free-spoken-digit-dataset-1.0.9.tar.gz",
+        "flower_photos.tgz",
     }
     for name, remote in KNOWN_FILES.items():
-        assert remote.name == name and remote.origin.startswith("https://") and remote.origin.endswith("/" + name)
+        assert remote.name == name and remote.origin.startswith("https://")
+        # GitHub names a tag's archive after the tag alone; the mirror's name says which dataset it is.
+        origin_name = "v1.0.9.tar.gz" if name.startswith("free-spoken-digit-dataset") else name
+        assert remote.origin.endswith("/" + origin_name)
         assert len(remote.checksum) == lengths[remote.algorithm]
         assert remote.checksum == remote.checksum.lower()
         assert remote.size and remote.by_hand and remote.what
-    # Keras lists SHA-256 for its datasets and MD5 for the VGG16 weights.
-    assert [remote.algorithm for remote in KNOWN_FILES.values()] == ["sha256", "sha256", "md5", "md5"]
+    # Keras lists SHA-256 for its datasets and MD5 for the VGG16 weights; TensorFlow Datasets lists SHA-256.
+    assert [remote.algorithm for remote in KNOWN_FILES.values()] == ["sha256", "sha256", "md5", "md5", "sha256", "sha256"]
 
 
 def test_known_files_agree_with_the_loaders_and_prefetch() -> None:
     from core import prefetch
-    from core.datasets import mnist
+    from core.datasets import audio, mnist
     from core.transfer import weights
 
     assert KNOWN_FILES[mnist.NPZ_FILE].origin == prefetch.MNIST_ORIGIN
@@ -432,6 +437,9 @@ def test_known_files_agree_with_the_loaders_and_prefetch() -> None:
     assert full.origin == weights.WEIGHTS_ORIGIN_FOLDER + weights.FULL_WEIGHTS_FILE
     assert notop.checksum == weights._NOTOP_MD5
     assert notop.size > weights.NOTOP_MIN_BYTES and full.size > weights.FULL_MIN_BYTES
+    assert KNOWN_FILES[audio.FSDD_ARCHIVE_NAME].origin == audio.FSDD_ORIGIN == prefetch.FSDD_ORIGIN
+    assert KNOWN_FILES["flower_photos.tgz"].origin == prefetch.FLOWERS_ORIGIN
+    assert {item.remote for item in prefetch.ITEMS if item.remote} == set(KNOWN_FILES)  # every known file is prefetched and served
 
 
 def test_verify_streams_sha256_and_md5(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from core.prefetch import (
     Item,
     check_all,
     find_cifar10,
+    find_flowers,
     find_fsdd,
     find_gray_cifar,
     find_mnist,
@@ -63,6 +64,8 @@ def _everything(keras_home: Path, data_dir: Path) -> None:
     _weights(keras_home / "models" / prefetch.VGG16_NOTOP_FILE, 58_889_256)
     _weights(keras_home / "models" / prefetch.VGG16_FULL_FILE, 553_467_096)
     _touch(data_dir / "fsdd" / "recordings" / "0_jackson_0.wav")
+    for kind in ("daisy", "roses"):
+        _touch(keras_home / "datasets" / "flower_photos" / kind / "1.jpg")
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_nothing_is_found_in_empty_folders_or_without_a_data_dir(folders) -> None:
     keras_home, data_dir = folders
-    for find in (find_mnist, find_cifar10, find_gray_cifar, find_vgg16_notop, find_vgg16_full, find_fsdd):
+    for find in (find_mnist, find_cifar10, find_gray_cifar, find_vgg16_notop, find_vgg16_full, find_fsdd, find_flowers):
         assert find(keras_home, data_dir).path is None
         assert find(keras_home, None).path is None
 
@@ -185,9 +188,24 @@ def test_fsdd_in_the_data_dir_and_where_keras_extracts_it(folders, monkeypatch) 
 
 
 def test_fsdd_origin_is_the_one_the_audio_loader_downloads() -> None:
+    from core import download
     from core.datasets import audio
 
-    assert prefetch.FSDD_ORIGIN == audio.FSDD_ORIGIN
+    assert prefetch.FSDD_ORIGIN == audio.FSDD_ORIGIN == download.FSDD.origin
+
+
+def test_flower_photos_are_a_folder_of_class_folders_in_the_data_dir_or_the_keras_cache(folders) -> None:
+    keras_home, data_dir = folders
+    cached = keras_home / "datasets" / "flower_photos"
+    _touch(cached / "daisy" / "1.jpg")
+    (cached / "roses").mkdir()
+    unfinished = find_flowers(keras_home, data_dir)
+    assert unfinished.path is None and "1 class folder(s) with JPEG photos" in unfinished.problem  # an interrupted copy
+    _touch(cached / "roses" / "2.JPG")
+    assert find_flowers(keras_home, data_dir) == prefetch.Found(cached, "Keras cache")
+    for kind in ("tulips", "sunflowers"):
+        _touch(data_dir / "flower_photos" / kind / "3.jpeg")
+    assert find_flowers(keras_home, data_dir) == prefetch.Found(data_dir / "flower_photos", "data directory")
 
 
 def test_check_all_reports_present_missing_and_optional(folders) -> None:
@@ -201,6 +219,7 @@ def test_check_all_reports_present_missing_and_optional(folders) -> None:
         "vgg16-notop": MISSING,
         "vgg16-full": MISSING,
         "fsdd": MISSING,
+        "flowers": MISSING,
     }
 
 
@@ -257,6 +276,8 @@ def test_missing_instructions_name_every_file_and_folder(folders) -> None:
         "$KERAS_HOME/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "$KERAS_HOME/models/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
         "fsdd/recordings/",
+        "$KERAS_HOME/datasets/flower_photos/",
+        "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
         "elec576-cifar10-gray/CIFAR10/",
         "set DLLAB_DATA_DIR",
         str(keras_home),
@@ -282,7 +303,7 @@ def test_main_succeeds_when_everything_is_present(folders, monkeypatch, capsys) 
     monkeypatch.setenv("DLLAB_DATA_DIR", str(data_dir))
     assert prefetch.main(["--check"]) == 0
     out = capsys.readouterr().out
-    assert out.count("present") == 6 and "Everything the app can use is here." in out
+    assert out.count("present") == 7 and "Everything the app can use is here." in out
 
 
 def test_main_only_limits_the_items(folders, monkeypatch, capsys) -> None:

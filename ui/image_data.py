@@ -39,11 +39,12 @@ def folder_signature(folder: Path) -> tuple[int, ...]:
 
 @st.cache_resource(show_spinner="Decoding images…", max_entries=MAX_CACHED_DATASETS)
 def _cached_folder_dataset(
-    path: str, signature: tuple[int, ...], size: int, color: str, val: float, test: float, seed: int, float_copies: int
+    path: str, signature: tuple[int, ...], size: int, color: str, val: float, test: float, seed: int, float_copies: int,
+    fence: str | None = None,
 ) -> Dataset:
     return load_image_folder(
         path, image_size=size, color=color, val_fraction=val, test_fraction=test, seed=seed,
-        float_copies=float_copies, fence=settings.data_dir(), shown_as=Path(path).name,
+        float_copies=float_copies, fence=Path(fence) if fence else settings.data_dir(), shown_as=Path(path).name,
     )
 
 
@@ -57,18 +58,87 @@ def folder_dataset(
     symlink leading out is ignored. Decoding is budgeted from the files' headers first.
     """
     folder = settings.resolve_data_subfolder(name)
+    return _decoded_folder(folder, settings.data_dir(), "in the data directory", size, color, val, test, seed, float_copies)
+
+
+def flowers_dataset(size: int, *, color: str, val: float = 0.15, test: float = 0.15, seed: int = 0, float_copies: int = 1) -> Dataset | None:
+    """TensorFlow's flower photos, from the data directory or the Keras cache; ``None`` until they are here.
+
+    They are downloaded (229 MB, checked against TensorFlow Datasets' checksum) only after a click:
+    opening a page, or a pasted link, never starts heavy work by itself.
+    """
+    from core.datasets.images import download_flowers, locate_flowers
+    from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
+    from core.download import DownloadError
+
+    location = locate_flowers(settings.data_dir(), keras_datasets_dir())
+    if location.path is None:
+        what = "TensorFlow's flower photos (3,670 photos of 5 kinds of flower, 229 MB)"
+        if not network_available():
+            note = unreachable_mirror_note() or "This server has no network (or DLLAB_OFFLINE=1)."
+            st.info(
+                f"{what} are not on this server. {note} Run `python -m core.prefetch` once while online, "
+                "or copy the archive's flower_photos/ folder into the data directory.",
+                icon=":material/cloud_off:",
+            )
+            return None
+        st.info(f"{what} are not on this server yet; they are downloaded once and kept for everyone.", icon=":material/download:")
+        if not st.button("Download the flower photos", icon=":material/download:", key="tl_download_flowers"):
+            return None
+        try:
+            download_flowers()
+        except DownloadError as error:
+            st.error(str(error), icon=":material/error:")
+            return None
+        location = locate_flowers(settings.data_dir(), keras_datasets_dir())
+        if location.path is None:
+            st.error("The flower photos were downloaded but their folder is not where it should be.", icon=":material/error:")
+            return None
+    where = "in the data directory" if location.where == "data directory" else "in the Keras cache"
+    return _decoded_folder(location.path, location.path.parent, where, size, color, val, test, seed, float_copies)
+
+
+def real_photos_reachable() -> bool:
+    """True when the flower photos are on this server or can be downloaded (a network, or a classroom mirror)."""
+    import os
+
+    from core.datasets.keras_source import OFFLINE_ENV, keras_datasets_dir
+    from core.download import MIRROR_ENV
+
+    data_dir = settings.data_dir()
+    return _real_photos_reachable(
+        str(data_dir) if data_dir else None, str(keras_datasets_dir()), os.environ.get(MIRROR_ENV, ""), os.environ.get(OFFLINE_ENV, "")
+    )
+
+
+# Kept a minute per setting: on a closed network the probe can take a second and a half.
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _real_photos_reachable(data_dir: str | None, keras_datasets: str, mirror: str, offline: str) -> bool:
+    from core.datasets.images import locate_flowers
+    from core.datasets.keras_source import network_available
+
+    del mirror, offline  # part of the key only: network_available reads them itself
+    found = locate_flowers(Path(data_dir) if data_dir else None, Path(keras_datasets)).path is not None
+    return found or network_available()
+
+
+def _decoded_folder(
+    folder: Path, fence: Path | None, where: str, size: int, color: str, val: float, test: float, seed: int, float_copies: int
+) -> Dataset:
     try:
         signature = folder_signature(folder)
     except OSError as error:  # e.g. a folder the server may not read
-        raise ValueError(f"{folder.name} in the data directory cannot be read: {error.strerror or error}") from error
+        raise ValueError(f"{folder.name} {where} cannot be read: {error.strerror or error}") from error
     choice = stable_hash(["folder", str(folder), signature, size, color, float_copies])
     if not is_prepared(choice):
         scan, plan = plan_image_folder(
-            folder, image_size=size, color=color, float_copies=float_copies, fence=settings.data_dir(), shown_as=folder.name
+            folder, image_size=size, color=color, float_copies=float_copies, fence=fence, shown_as=folder.name
         )
         if not is_folder_decoded(scan, size, color):
             _wait(choice, plan.estimate)
-    dataset = _cached_folder_dataset(str(folder), signature, size, color, val, test, seed, float_copies)
+    dataset = _cached_folder_dataset(
+        str(folder), signature, size, color, val, test, seed, float_copies, str(fence) if fence is not None else None
+    )
     mark_prepared(choice)
     return dataset
 

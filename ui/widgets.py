@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -23,6 +24,35 @@ def progress_reporter(label: str = "Training…") -> tuple[Callable[[TrainingPro
         bar.progress(min(max(progress.fraction, 0.0), 1.0), text=progress.message)
 
     return report, bar.empty
+
+
+@contextmanager
+def download_progress() -> Iterator[None]:
+    """A progress bar, for the length of the block, for any dataset or weights file downloaded meanwhile.
+
+    The router wraps every page in it: loaders download through ``core.download``, which reports
+    to listeners of this thread, so the page shows "Downloading CIFAR-10: 71.6 of 170.5 MB,
+    9.8 MB/s from origin www.cs.toronto.edu" without any loader knowing about pages.
+    """
+    from core import download
+
+    slot = st.empty()
+    state: dict[str, object] = {}
+
+    def show(remote: download.RemoteFile, progress: download.DownloadProgress) -> None:
+        fraction = progress.fraction if progress.fraction is not None else 0.0
+        text = f"Downloading {remote.what}: {progress.describe()} from {progress.source}"
+        if state.get("bar") is None:
+            state["bar"] = slot.progress(fraction, text=text)
+        else:
+            state["bar"].progress(min(max(fraction, 0.0), 1.0), text=text)  # type: ignore[union-attr]
+
+    with download.progress_listener(show):
+        try:
+            yield
+        finally:
+            if state.get("bar") is not None:
+                slot.empty()
 
 
 def dataset_banner(dataset: Dataset) -> None:

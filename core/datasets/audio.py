@@ -8,23 +8,26 @@ Two kinds of :class:`~core.datasets.Dataset` come out of here, told apart by ``e
   Exercise 5's 40 mel bands × 501 frames.
 
 WAV decoding lives in :mod:`core.datasets.wav`, the synthetic sounds in
-:mod:`core.datasets.synthetic_sounds`. Nothing here imports TensorFlow; FSDD's download imports Keras only when it actually downloads.
+:mod:`core.datasets.synthetic_sounds`. Nothing here imports TensorFlow or Keras: FSDD's release
+archive downloads through :func:`core.download.fetch`, checked against its published checksum, so a
+classroom mirror can serve it like every other file.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from core import settings
+from core import download, settings
 from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
+from core.datasets.archives import unpack_selected
 from core.datasets.base import Dataset, DatasetError, Location, register_loader
-from core.datasets.keras_source import keras_datasets_dir, keras_home, mirror_configured, network_available
+from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
 from core.datasets.synthetic_sounds import (
     SYNTHETIC_CLASSES,
     SYNTHETIC_SOURCE,
@@ -40,9 +43,9 @@ NPY_FILES = ("X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy")
 AXIS_ORDERS = ("auto", "bands_frames", "frames_bands")
 FSDD_PATTERN = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$", re.IGNORECASE)
 FSDD_TEST_INDICES = range(0, 5)  # the dataset's README: recordings 0–4 of every speaker and digit are the test set
-FSDD_ORIGIN = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
-FSDD_ARCHIVE_NAME = "fsdd.tar.gz"
-FSDD_FOLDER = "fsdd/recordings"  # where the data directory keeps it, as the instructions say
+FSDD_ORIGIN = download.FSDD_ORIGIN  # release 1.0.9: the one with a published checksum (see core.download)
+FSDD_ARCHIVE_NAME = download.FSDD.name
+FSDD_FOLDER = "fsdd/recordings"  # in the data directory, as the instructions say, and in the Keras cache after a download
 DEFAULT_TEST_FRACTION = 0.2
 # One softmax output, one confusion-matrix row and one table column per class: bounded, like the image pages.
 MAX_CLASSES = 1000
@@ -191,7 +194,7 @@ def _decode_cached(files: list[Path], sample_rate: int, clip_seconds: float) -> 
 
     def compute() -> dict[str, np.ndarray]:
         decoded = decode_files(files, sample_rate=sample_rate, clip_seconds=clip_seconds)
-        # 16-bit storage halves the entry (FSDD's 3,000 clips: 48 MB, not 96) and is lossless for 16-bit files.
+        # 16-bit storage halves the entry (FSDD 1.0.10's 3,000 clips: 48 MB, not 96) and is lossless for 16-bit files.
         return {
             "clips": np.round(decoded.clips * 32767.0).astype(np.int16),
             "kept": np.asarray(decoded.kept, dtype=np.int64),
@@ -409,8 +412,9 @@ def locate_fsdd(data_dir: Path | None, keras_datasets: Path) -> Location:
         found = _recordings_in(data_dir)
         if found is not None:
             return Location(found, "data directory")
-    # keras.utils.get_file(..., extract=True) unpacks "fsdd.tar.gz" into "fsdd_extracted/<repo>-<tag>/",
-    # whatever the archive's top folder is called; older copies sit in "fsdd/" or the datasets folder.
+    # download_fsdd puts the recordings in "fsdd/recordings/". Earlier versions of the app let
+    # keras.utils.get_file unpack the archive into "fsdd_extracted/<repo>-<tag>/"; other copies sit in
+    # the datasets folder under the release's own name.
     for folder, wrappers in (
         (keras_datasets / "fsdd_extracted", "*"),
         (keras_datasets / "fsdd", "*"),
@@ -428,19 +432,28 @@ def fsdd_cached_recordings() -> Path | None:
     return locate_fsdd(None, keras_datasets_dir()).path
 
 
-def download_fsdd(origin: str | None = None) -> Path:
-    """Download and extract FSDD's release archive into the Keras cache; returns its ``recordings`` folder."""
-    import keras
+def download_fsdd(on_progress: Callable[[download.DownloadProgress], None] | None = None) -> Path:
+    """Download FSDD's release archive (checked) into the Keras cache and unpack its recordings; returns their folder.
 
-    origin = origin or FSDD_ORIGIN
-
-    extracted = Path(
-        keras.utils.get_file(FSDD_ARCHIVE_NAME, origin=origin, extract=True, cache_dir=str(keras_home()))
-    )
-    found = (_recordings_in(extracted, "*") if extracted.is_dir() else None) or fsdd_cached_recordings()
+    Only the FSDD-named ``.wav`` files of the archive's ``recordings/`` folder are unpacked, into
+    ``$KERAS_HOME/datasets/fsdd/recordings/``, all at once. The archive stays beside it, where
+    ``python -m core.prefetch --serve`` finds it for a classroom mirror. Raises
+    :class:`~core.download.DownloadError` when the download fails, with the reason and what to do by hand.
+    """
+    datasets = keras_datasets_dir()
+    archive = download.fetch(download.FSDD, datasets / download.FSDD.name, on_progress=on_progress)
+    found = locate_fsdd(None, datasets).path
     if found is None:
-        raise DatasetError(f"the FSDD archive from {origin} has no recordings/ folder")
+        found = datasets / FSDD_FOLDER
+        unpack_selected(archive, found, _fsdd_recording, expected="recordings/{digit}_{speaker}_{index}.wav files")
     return found
+
+
+def _fsdd_recording(member: PurePosixPath) -> PurePosixPath | None:
+    # "free-spoken-digit-dataset-1.0.9/recordings/0_jackson_0.wav" -> "0_jackson_0.wav"; the loader reads nothing else.
+    if len(member.parts) == 3 and member.parts[1] == "recordings" and FSDD_PATTERN.match(member.name):
+        return PurePosixPath(member.name)
+    return None
 
 
 def synthetic_dataset(
@@ -481,15 +494,17 @@ def load_fsdd(
     location = locate_fsdd(data_dir, keras_datasets_dir())
     recordings, where = location.path, f"the {location.where}"
     note = " FSDD was not found (put fsdd/recordings in the data directory, or go online to download it)."
-    if recordings is None and allow_download and mirror_configured():
-        # No official checksum is published for FSDD's archive, so a mirror could not be checked; and a
-        # room behind a mirror often has no internet to reach the origin.
-        note += " Classroom mirrors do not serve FSDD: copy its recordings/ folder by hand."
-    elif recordings is None and allow_download and network_available():
+    if recordings is None and allow_download and network_available():
         try:
-            recordings, where = download_fsdd(), "a download of the FSDD release archive"
-        except Exception as error:  # noqa: BLE001 - any network or archive failure: the synthetic sounds, and why
-            note += f" The download failed: {type(error).__name__}: {error}."
+            recordings = download_fsdd()
+        except download.DownloadError as error:  # a bad mirror or a dropped network: the synthetic sounds, and why
+            note += f" {error}"
+        except (DatasetError, OSError) as error:  # a verified archive that cannot be unpacked here (a full disk, say)
+            note += f" The FSDD archive could not be unpacked: {error}."
+        else:
+            where = f"release 1.0.9, downloaded from {download.source_label(download.FSDD)}"
+    elif recordings is None and allow_download and (unreachable := unreachable_mirror_note()) is not None:
+        note += f" {unreachable}"
     if recordings is None:
         return synthetic_dataset(sample_rate=sample_rate, clip_seconds=clip_seconds, note=note)
     return load_wav_folder(

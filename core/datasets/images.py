@@ -36,6 +36,8 @@ from core.datasets.base import (
     register_loader,
     stratified_split,
 )
+# The transfer page's real image set lives in its own module; pages find it with the other image folders.
+from core.datasets.flowers import FLOWERS_FOLDER, download_flowers, locate_flowers  # noqa: F401 - re-exported
 from core.uploads import (
     IMAGE_SUFFIXES,
     MAX_ZIP_BYTES,
