@@ -27,7 +27,7 @@ from pathlib import Path
 from core import download, mirror, settings
 from core.datasets import audio, cifar, flowers, mnist
 from core.datasets.base import Location
-from core.datasets.keras_source import OFFLINE_ENV, keras_home, network_available
+from core.datasets.keras_source import OFFLINE_ENV, keras_home, network_available, unreachable_mirror_note
 from core.transfer import weights
 
 PRESENT, FETCHED, FAILED, MISSING, OPTIONAL = "present", "fetched", "failed", "missing", "not needed"
@@ -426,9 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     keras_root, data_dir = keras_home(), settings.data_dir()
     online = False if args.check else network_available()
     if not args.check and not online:
-        print(
-            f"Offline (no answer from the download hosts, or {OFFLINE_ENV}=1): nothing will be downloaded.\n"
-        )
+        reason = unreachable_mirror_note() or f"Offline (no answer from the download hosts, or {OFFLINE_ENV}=1)."
+        print(f"{reason.rstrip('.')}: nothing will be downloaded.\n")
     statuses = prefetch(online=online, keras_root=keras_root, data_dir=data_dir, items=items)
     print(format_table(statuses))
     instructions = missing_instructions(statuses, keras_root, data_dir)

@@ -156,6 +156,20 @@ def test_a_mirror_that_is_down_gives_the_fallback_with_the_reason(closed_port: i
     assert time.perf_counter() - started < 30
 
 
+def test_a_mirror_that_is_down_is_named_by_the_weights_advice_and_by_prefetch(
+    closed_port: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    from core.transfer import weights
+
+    monkeypatch.delenv("DLLAB_OFFLINE")
+    monkeypatch.setenv(download.MIRROR_ENV, f"http://127.0.0.1:{closed_port}/")
+    status = weights.resolve_vgg16_weights()
+    assert not status.available and f"DLLAB_MIRROR=http://127.0.0.1:{closed_port}/ did not answer" in status.message
+    assert prefetch.main(["--only", "mnist"]) == 1
+    printed = capsys.readouterr().out
+    assert f"DLLAB_MIRROR=http://127.0.0.1:{closed_port}/ did not answer" in printed and "nothing will be downloaded" in printed
+
+
 @pytest.mark.slow
 def test_the_transfer_page_gets_vgg16_weights_from_the_mirror(server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: F811
     from core.transfer import weights
