@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
+from core.datasets.archives import unpack_selected
 from core.datasets.base import (
     Dataset,
     DatasetError,
@@ -201,24 +202,14 @@ def download_cifar10(on_progress: Callable[[DownloadProgress], None] | None = No
 
 def unpack_batches(archive: Path, folder: Path) -> None:
     """Extract the archive's ``cifar-10-batches-py/`` files into ``folder``, all at once (a rename) or not at all."""
-    import shutil
-    import tarfile
-    import tempfile
+    unpack_selected(archive, folder, _batch_file, expected=f"{BATCHES_FOLDER}/ batches")
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tmp-cifar-", dir=folder.parent))
-    try:
-        with tarfile.open(archive, "r:gz") as bundle:
-            members = [
-                member for member in bundle.getmembers()
-                if member.isfile() and Path(member.name).parts[:1] == (BATCHES_FOLDER,) and len(Path(member.name).parts) == 2
-            ]
-            # The "data" filter refuses absolute paths, links out and device files, whatever the archive says.
-            bundle.extractall(scratch, members=members, filter="data")
-        shutil.rmtree(folder, ignore_errors=True)
-        (scratch / BATCHES_FOLDER).rename(folder)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+
+def _batch_file(member: PurePosixPath) -> PurePosixPath | None:
+    # "cifar-10-batches-py/data_batch_1" -> "data_batch_1"; the readme.html stays in the archive.
+    if len(member.parts) == 2 and member.parts[0] == BATCHES_FOLDER and member.name != "readme.html":
+        return PurePosixPath(member.name)
+    return None
 
 
 def upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[np.ndarray, ...]:
