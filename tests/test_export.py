@@ -121,6 +121,9 @@ from core.datasets import load_dataset
 from core.training import TrainConfig, cached_result
 from ui.export import download_model_button
 
+# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("export")
+
 config = TrainConfig(architecture="mlp", model_options=(("hidden_units", 16),), epochs=1, batch_size=64)
 result = cached_result(config, load_dataset("digits"), cache=DiskCache({cache_root!r}))
 st.title("Export")

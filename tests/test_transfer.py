@@ -15,7 +15,8 @@ from core.datasets import Dataset
 from core.datasets.keras_source import keras_models_dir
 from core.training import load_model
 
-pytestmark = pytest.mark.slow
+# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("transfer")]
 
 
 @pytest.fixture(scope="module")
