@@ -176,8 +176,21 @@ FLOWERS = RemoteFile(
     size=228_813_984,
 )
 
+# The ImageNet top-5 demo names its classes from this file, which Keras fetches beside the weights.
+IMAGENET_CLASS_INDEX = RemoteFile(
+    name="imagenet_class_index.json",
+    origin="https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+    checksum="c2c37ea517e94d9795004a39431a14cb",
+    what="ImageNet's class names",
+    by_hand=(
+        "download https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json "
+        "to $KERAS_HOME/models/"
+    ),
+)
+
 KNOWN_FILES: Mapping[str, RemoteFile] = {
-    remote.name: remote for remote in (MNIST, CIFAR10, VGG16_NOTOP_WEIGHTS, VGG16_FULL_WEIGHTS, FSDD, FLOWERS)
+    remote.name: remote
+    for remote in (MNIST, CIFAR10, VGG16_NOTOP_WEIGHTS, VGG16_FULL_WEIGHTS, IMAGENET_CLASS_INDEX, FSDD, FLOWERS)
 }
 
 

@@ -148,6 +148,9 @@ def fetch_vgg16(include_top: bool) -> Callable[[], None]:
 
     def fetch() -> None:
         download.fetch(download.KNOWN_FILES[remote.name], keras_home() / "models" / remote.name, on_progress=print_progress)
+        if include_top:  # the top-5 demo names its classes from Keras' class index
+            names = download.KNOWN_FILES[download.IMAGENET_CLASS_INDEX.name]
+            download.fetch(names, keras_home() / "models" / names.name, on_progress=print_progress)
 
     return fetch
 
@@ -359,6 +362,7 @@ def served_files(keras_root: Path, data_dir: Path | None) -> tuple[dict[str, Pat
         download.CIFAR10.name: [datasets / download.CIFAR10.name, datasets / f"{CIFAR_FOLDER}.tar.gz"],
         download.VGG16_NOTOP_WEIGHTS.name: [models / download.VGG16_NOTOP_WEIGHTS.name],
         download.VGG16_FULL_WEIGHTS.name: [models / download.VGG16_FULL_WEIGHTS.name],
+        download.IMAGENET_CLASS_INDEX.name: [models / download.IMAGENET_CLASS_INDEX.name],
         download.FSDD.name: [datasets / download.FSDD.name],
         download.FLOWERS.name: [datasets / download.FLOWERS.name],
     }

@@ -410,6 +410,7 @@ def test_known_files_have_official_checksums_of_the_right_length() -> None:
         "cifar-10-python.tar.gz",
         "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        "imagenet_class_index.json",
         "free-spoken-digit-dataset-1.0.9.tar.gz",
         "flower_photos.tgz",
     }
@@ -420,9 +421,10 @@ def test_known_files_have_official_checksums_of_the_right_length() -> None:
         assert remote.origin.endswith("/" + origin_name)
         assert len(remote.checksum) == lengths[remote.algorithm]
         assert remote.checksum == remote.checksum.lower()
-        assert remote.size and remote.by_hand and remote.what
+        # Every size is the published file's, except the class names', which no source states.
+        assert (remote.size or name == "imagenet_class_index.json") and remote.by_hand and remote.what
     # Keras lists SHA-256 for its datasets and MD5 for the VGG16 weights; TensorFlow Datasets lists SHA-256.
-    assert [remote.algorithm for remote in KNOWN_FILES.values()] == ["sha256", "sha256", "md5", "md5", "sha256", "sha256"]
+    assert [remote.algorithm for remote in KNOWN_FILES.values()] == ["sha256", "sha256", "md5", "md5", "md5", "sha256", "sha256"]
 
 
 def test_known_files_agree_with_the_loaders_and_prefetch() -> None:
@@ -439,7 +441,8 @@ def test_known_files_agree_with_the_loaders_and_prefetch() -> None:
     assert notop.size > weights.NOTOP_MIN_BYTES and full.size > weights.FULL_MIN_BYTES
     assert KNOWN_FILES[audio.FSDD_ARCHIVE_NAME].origin == audio.FSDD_ORIGIN == prefetch.FSDD_ORIGIN
     assert KNOWN_FILES["flower_photos.tgz"].origin == prefetch.FLOWERS_ORIGIN
-    assert {item.remote for item in prefetch.ITEMS if item.remote} == set(KNOWN_FILES)  # every known file is prefetched and served
+    # Every known file is prefetched and served; the class names come with the full weights' item.
+    assert {item.remote for item in prefetch.ITEMS if item.remote} | {"imagenet_class_index.json"} == set(KNOWN_FILES)
 
 
 def test_verify_streams_sha256_and_md5(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ from test_datasets_cifar import _write_cifar_folder
 from test_download import Served, closed_port, server  # noqa: F401 - fixtures used by name
 
 ATTRIBUTES = {
+    "imagenet_class_index.json": "IMAGENET_CLASS_INDEX",
+    "vgg16_weights_tf_dim_ordering_tf_kernels.h5": "VGG16_FULL_WEIGHTS",
     "mnist.npz": "MNIST",
     "cifar-10-python.tar.gz": "CIFAR10",
     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5": "VGG16_NOTOP_WEIGHTS",
@@ -285,3 +287,17 @@ def test_prefetch_serve_is_a_mirror_another_machine_downloads_through(tmp_path: 
     finally:
         serving.terminate()
         serving.wait(timeout=10)
+
+
+def test_prefetching_the_full_weights_brings_the_imagenet_class_names_too(server, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from core.transfer import imagenet
+
+    weights_body = b"\x89HDF\r\n\x1a\n" + bytes(600_000)  # the HDF5 signature; the size check is relaxed below
+    names_body = b'{"0": ["n01440764", "tench"]}'
+    declare_official(monkeypatch, "vgg16_weights_tf_dim_ordering_tf_kernels.h5", weights_body)
+    declare_official(monkeypatch, "imagenet_class_index.json", names_body)
+    monkeypatch.setattr("core.transfer.weights.FULL_MIN_BYTES", 1_000)
+    server.files.update({"vgg16_weights_tf_dim_ordering_tf_kernels.h5": Served(weights_body), "imagenet_class_index.json": Served(names_body)})
+    (status,) = prefetch.prefetch(online=True, items=[prefetch.ITEMS[[item.key for item in prefetch.ITEMS].index("vgg16-full")]], announce=lambda _: None)
+    assert status.state == prefetch.FETCHED and status.source == f"mirror {server.url}/"
+    assert imagenet.imagenet_status().available  # weights and class names are both where the demo looks
