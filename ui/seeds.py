@@ -48,7 +48,7 @@ def seed_section(configs: Mapping[str, TrainConfig], dataset: Dataset, *, key: s
             _show_cached(seeds, runs)
         # Just "seed 3": the model is named right above, and the labels are listed in the page's messages.
         plan = [Planned(f"seed {variant.seed}", variant, dataset, lookup=lookup) for variant, lookup in zip(variants, lookups)]
-        done = training_section(plan, key=f"{key}_train", button=_button_label(missing), help=(
+        done = training_section(plan, key=f"{key}_train", button=_button_label(missing), start_workers_early=False, help=(
             f"Queues every seed not trained yet, like any Train click; seed {seeds[0]} is your single run, reused if it is cached."
         ))
         finished = [done[planned.label] for planned in plan if planned.label in done]

@@ -69,11 +69,19 @@ class Planned:
 
 
 def training_section(
-    plan: Sequence[Planned], *, key: str, button: str | Callable[[int], str] = "Train", help: str | None = None
+    plan: Sequence[Planned],
+    *,
+    key: str,
+    button: str | Callable[[int], str] = "Train",
+    help: str | None = None,
+    start_workers_early: bool = True,
 ) -> dict[str, RunResult]:
     """The Train button and everything around it; returns the finished runs by label (cached ones at once).
 
     ``button`` is the label, or a function of how many runs are missing ("Train 3 runs").
+    ``start_workers_early`` starts the training workers (and their TensorFlow) while the page is
+    read, so the click trains at once; a section most students never click (the five seeds) says
+    no, or every page open would load TensorFlow into the workers for nothing.
     """
     # Controls drawn from here on are views of the runs, not settings an exercise may lock.
     st.session_state[SETTINGS_CLOSED] = True
@@ -85,7 +93,7 @@ def training_section(
             results[planned.label] = found
         else:
             pending.append(planned)
-    if pending:
+    if pending and start_workers_early:
         prestart()  # start the workers (and their TensorFlow) before the click, not after
     running = _active_job(key)
     label = button(max(len(pending), 1)) if callable(button) else button
