@@ -69,10 +69,3 @@ def unreachable_mirror_note() -> str | None:
     if mirror is None or network_available():
         return None
     return f"The classroom mirror {MIRROR_ENV}={mirror} did not answer, so nothing was downloaded."
-
-
-def mirror_configured() -> bool:
-    """True when ``DLLAB_MIRROR`` names a classroom mirror (valid or not: a bad one is reported where it is used)."""
-    from core.download import MIRROR_ENV
-
-    return bool(os.environ.get(MIRROR_ENV, "").strip())
