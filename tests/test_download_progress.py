@@ -52,7 +52,9 @@ def test_the_sequence_page_opens_on_real_mnist_downloaded_from_the_mirror(server
     body, _ = mnist_bytes()
     declare_official(monkeypatch, "mnist.npz", body)
     server.files["mnist.npz"] = Served(body)
-    at = app_test("app_pages/sequence_models.py", timeout=120)
+    # A training size no other test uses: the page keeps loaded datasets per size for every session
+    # of the process, and an earlier test's offline stand-in must not answer for this one.
+    at = app_test("app_pages/sequence_models.py", timeout=120, query={"train_size": "4321"})
     assert not at.exception
     assert any(f"MNIST downloaded from mirror {server.url}/" in caption.value for caption in at.caption)
     assert not any("digits" in warning.value.lower() for warning in at.warning)  # not the offline stand-in

@@ -14,6 +14,9 @@ from core.datasets import load_dataset
 from core.training import RunResult, TrainConfig, prepare_inputs, train
 from ui.export import csv_bytes, model_bytes, model_file_name
 
+# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("export")
+
 CONFIG = TrainConfig(architecture="mlp", model_options=(("hidden_units", 16),), epochs=1, batch_size=64)
 
 
@@ -120,9 +123,6 @@ from core.cache import DiskCache
 from core.datasets import load_dataset
 from core.training import TrainConfig, cached_result
 from ui.export import download_model_button
-
-# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("export")
 
 config = TrainConfig(architecture="mlp", model_options=(("hidden_units", 16),), epochs=1, batch_size=64)
 result = cached_result(config, load_dataset("digits"), cache=DiskCache({cache_root!r}))
