@@ -13,6 +13,7 @@ from core.calculator.table import (
     rows_from_layers,
 )
 from core.settings import available_memory_bytes
+from ui.chart_memo import chart_spec
 from ui.calculator import (
     INPUT_SHAPE_CHARS,
     both_units,
@@ -137,12 +138,12 @@ st.dataframe(
 download_csv_button(layer_frame, "cnn_layers.csv", key="download_layers")
 if len(layer_frame):
     left, right = st.columns(2)
-    left.altair_chart(charts.layer_bar_chart(layer_frame, "params", title="Parameters per layer", axis_title="parameters"), width="stretch")
-    right.altair_chart(
-        charts.layer_bar_chart(layer_frame, "activation MB", title="Activation memory per layer (1 instance)", axis_title="MB"),
+    left.vega_lite_chart(chart_spec(charts.layer_bar_chart, layer_frame, "params", title="Parameters per layer", axis_title="parameters"), width="stretch")
+    right.vega_lite_chart(
+        chart_spec(charts.layer_bar_chart, layer_frame, "activation MB", title="Activation memory per layer (1 instance)", axis_title="MB"),
         width="stretch",
     )
-st.altair_chart(charts.memory_breakdown_chart(charts.memory_breakdown_frame(report)), width="stretch")
+st.vega_lite_chart(chart_spec(charts.memory_breakdown_chart, charts.memory_breakdown_frame(report)), width="stretch")
 st.caption(
     "Inference frees a layer's input once its output exists, so only the largest input + output pair is alive at once. "
     "Training keeps every layer's output for the whole batch for backpropagation, plus one gradient per trainable "

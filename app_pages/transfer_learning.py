@@ -26,6 +26,7 @@ from ui.shareable import (
     shared_toggle,
 )
 from ui.transfer import (
+    digits_task,
     inspect_section,
     memory_section,
     predict_section,
@@ -78,7 +79,7 @@ if source_choice == DEMO:
         help="Transfer matters most when the new task has little data: slide right to find where training "
         "from scratch catches up.",
     )
-    task = transfer.digits_transfer_task(per_class=per_class)
+    task = digits_task(per_class)
     source_task, dataset = task.source, task.target
     st.info(
         "No ImageNet weights are needed here: a small CNN is first trained on the **source task** "

@@ -465,11 +465,40 @@ def cached_arrays(
     with key_lock(namespace, key):
         entry = cache.get(namespace, key)
         if entry is not None:
+            path = entry / "arrays.npz"
             try:
-                with np.load(entry / "arrays.npz", allow_pickle=False) as stored:
-                    return {name: stored[name] for name in stored.files}
+                status = path.stat()
+                stamp = (str(path), status.st_mtime_ns, status.st_size, status.st_ino)
+                kept = _arrays_read.get(stamp)
+                if kept is not None:
+                    return dict(kept)
+                with np.load(path, allow_pickle=False) as stored:
+                    arrays = {name: stored[name] for name in stored.files}
+                _keep_arrays(stamp, arrays)
+                return dict(arrays)
             except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
                 cache.discard(namespace, key)
         arrays = compute()
         cache.put(namespace, key, lambda tmp: np.savez(tmp / "arrays.npz", **arrays))
         return arrays
+
+
+# Arrays read back from small entries (a run's feature maps, saliency, activation statistics), kept
+# while their file is unchanged: a page shows them on every rerun, for every student looking at the
+# same run, and unzipping them again was a measurable part of a page run under a class's load.
+_MAX_ARRAYS_KEPT_BYTES = 64 * 1024 * 1024
+_MAX_ARRAYS_ENTRY_BYTES = 4 * 1024 * 1024
+_arrays_read: dict[tuple[str, int, int, int], dict[str, np.ndarray]] = {}
+_arrays_read_lock = threading.Lock()
+
+
+def _keep_arrays(stamp: tuple[str, int, int, int], arrays: dict[str, np.ndarray]) -> None:
+    size = sum(array.nbytes for array in arrays.values())
+    if size > _MAX_ARRAYS_ENTRY_BYTES:
+        return  # datasets and features: the pages keep those in their own caches
+    for array in arrays.values():
+        array.setflags(write=False)  # shared by every session from now on
+    with _arrays_read_lock:
+        _arrays_read[stamp] = arrays
+        while sum(a.nbytes for kept in _arrays_read.values() for a in kept.values()) > _MAX_ARRAYS_KEPT_BYTES:
+            del _arrays_read[next(iter(_arrays_read))]  # the oldest first

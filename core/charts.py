@@ -36,11 +36,16 @@ def history_frame(histories: Mapping[str, Mapping[str, Sequence[float]]], *, hel
     return pd.DataFrame(rows, columns=["run", "epoch", "split", "metric", "value"])
 
 
-def learning_curves(frame: pd.DataFrame, *, metric: str = "accuracy", height: int = 260) -> alt.Chart:
-    """Train (dashed) and test (solid) curves of one metric against epoch, one colour per run."""
+def learning_curves(
+    frame: pd.DataFrame, *, metric: str = "accuracy", height: int = 260, legend_below: bool = False
+) -> alt.Chart:
+    """Train (dashed) and test (solid) curves of one metric against epoch, one colour per run.
+
+    ``legend_below`` lists the runs under the plot, for long run labels that would squeeze it.
+    """
     data = frame[frame["metric"] == metric].dropna(subset=["value"])
     title = "Accuracy" if metric == "accuracy" else "Loss"
-    return (
+    chart = (
         alt.Chart(data, title=f"{title} per epoch")
         .mark_line(point=True)
         .encode(
@@ -53,6 +58,7 @@ def learning_curves(frame: pd.DataFrame, *, metric: str = "accuracy", height: in
         .properties(height=height)
         .interactive()
     )
+    return chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0) if legend_below else chart
 
 
 # Past this a confusion matrix is a wall of cells nobody can read (and K² marks to send).

@@ -152,6 +152,18 @@ def test_macro_f1_worked_example() -> None:
     assert macro_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), 2) == pytest.approx((2 / 3 + 0.8) / 2)
 
 
+def test_macro_f1_agrees_with_scikit_learn_also_on_absent_classes() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        classes, count = int(rng.integers(2, 12)), int(rng.integers(1, 40))
+        y_true = rng.integers(0, classes, count)
+        y_pred = rng.integers(0, max(1, classes - int(rng.integers(0, 3))), count)  # some classes never predicted
+        expected = f1_score(y_true, y_pred, labels=np.arange(classes), average="macro", zero_division=0)
+        assert macro_f1(y_true, y_pred, classes) == pytest.approx(expected, abs=1e-12)
+
+
 def test_an_uploaded_clip_becomes_the_same_features(tiny_sounds) -> None:
     settings = FeatureSettings(mel_bands=20)
     features = audio_features(tiny_sounds, settings)

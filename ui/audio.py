@@ -33,6 +33,7 @@ from core.datasets.audio import AXIS_ORDERS, NPY_FILES, data_dir_wav_folders
 from core.datasets.wav import clip_samples, read_wav, summarise_errors, wav_bytes
 from core.models.forest import forest_probabilities
 from core.training import TrainConfig, load_model
+from ui.chart_memo import chart_spec
 from ui.confusion import confusion_section, example_caption
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import shared_radio
@@ -289,8 +290,8 @@ def show_results(comparison: Comparison, data: AudioData) -> None:
     if comparison.networks:
         history = charts.history_frame({label: result.history for label, result in comparison.networks.items()}, held_out="validation")
         accuracy_column, loss_column = st.columns(2)
-        accuracy_column.altair_chart(charts.learning_curves(history, metric="accuracy"), width="stretch")
-        loss_column.altair_chart(charts.learning_curves(history, metric="loss"), width="stretch")
+        accuracy_column.vega_lite_chart(chart_spec(charts.learning_curves, history, metric="accuracy"), width="stretch")
+        loss_column.vega_lite_chart(chart_spec(charts.learning_curves, history, metric="loss"), width="stretch")
         st.caption(
             "Solid: the validation clips, 10% of training held out per class and used for early "
             "stopping, measured after every epoch. Dashed: the training batches. The table's accuracy is on the untouched test set."
@@ -315,7 +316,7 @@ def _show_errors_per_class(predictions: dict[str, np.ndarray], data: AudioData) 
         [charts.per_class_accuracy_frame(features.y_test, predicted, features.class_names).assign(model=label) for label, predicted in predictions.items()],
         ignore_index=True,
     )
-    st.altair_chart(charts.grouped_accuracy_chart(per_class), width="stretch")
+    st.vega_lite_chart(chart_spec(charts.grouped_accuracy_chart, per_class), width="stretch")
     download_csv_button(per_class, "audio_models_per_class_accuracy.csv", key="download_per_class", label="Per-class accuracy as CSV")
 
 
@@ -352,7 +353,7 @@ def _label_your_clip(comparison: Comparison, features: Dataset) -> None:
     for label, result in comparison.networks.items():
         outputs[label] = load_model(result).predict(image, verbose=0)[0]
     for column, (label, probabilities) in zip(st.columns(max(1, len(outputs))), outputs.items()):
-        column.altair_chart(
-            charts.probability_bars(charts.probability_frame(features.class_names, probabilities), title=label, top=5),
+        column.vega_lite_chart(
+            chart_spec(charts.probability_bars, charts.probability_frame(features.class_names, probabilities), title=label, top=5),
             width="stretch",
         )

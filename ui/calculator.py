@@ -28,6 +28,7 @@ from core.calculator.table import (
     column_uses,
     parse_input_shape,
 )
+from ui.chart_memo import chart_spec
 from ui.export import download_csv_button
 from ui.shareable import bind_query_param, publish_query_param
 from ui.widgets import show_failure, show_value_error
@@ -250,7 +251,7 @@ def _show_measurement(measured: MemoryMeasurement, estimate: NetworkReport) -> N
             for figure, value in zip(("estimate", "measured in Keras"), pair)
         ]
     )
-    st.altair_chart(charts.estimate_against_measured_chart(frame), width="stretch")
+    st.vega_lite_chart(chart_spec(charts.estimate_against_measured_chart, frame), width="stretch")
     st.markdown(explanation(measured, estimate.training_bytes, estimate.inference_peak_bytes))
     st.caption(
         f"Keras counted {measured.params:,} parameters; the process held {measured.before_bytes / MEGABYTE:,.0f} MB before the "

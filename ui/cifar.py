@@ -22,6 +22,7 @@ from core.cifar import (
 from core.datasets import Dataset, load_dataset
 from core.inspection import feature_map_layers, image_explanation, image_id, image_inspection
 from core.training import RunResult, list_cached_runs
+from ui.chart_memo import chart_spec
 from ui.exercise import runs_students_may_see
 from core.uploads import UploadError, open_image
 from ui.confusion import confusion_section, image_examples
@@ -109,10 +110,7 @@ def curves_section(chosen: list[RunResult], current: list[RunResult | None]) -> 
     accuracy_tab, loss_tab = st.tabs(["Accuracy", "Loss"])
     for tab, metric in ((accuracy_tab, "accuracy"), (loss_tab, "loss")):
         # Run labels are long; below the plot they neither squeeze it nor get cut off.
-        chart = charts.learning_curves(frame, metric=metric, height=320).configure_legend(
-            orient="bottom", direction="vertical", labelLimit=0
-        )
-        tab.altair_chart(chart, width="stretch")
+        tab.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric=metric, height=320, legend_below=True), width="stretch")
     st.caption("Solid: test set after every epoch. Dashed: training batches. Iteration runs are drawn per epoch too.")
     current_keys = {result.key for result in current if result is not None}
     for result in chosen:
@@ -199,8 +197,8 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
         viz.enlarge(display, scale),
         caption=("your image, as the model sees it" if true_label is None else f"test image {int(test_index)}: {true_label}"),
     )
-    probability_column.altair_chart(
-        charts.probability_bars(charts.probability_frame(dataset.class_names, probabilities)), width="stretch"
+    probability_column.vega_lite_chart(
+        chart_spec(charts.probability_bars, charts.probability_frame(dataset.class_names, probabilities)), width="stretch"
     )
     probability_column.caption(f"Predicted: **{dataset.class_names[predicted]}** ({probabilities[predicted]:.0%}).")
 
@@ -226,7 +224,7 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
         stats = pd.DataFrame(activation_statistics_rows(inspected, dataset), columns=["layer", "mean", "std", "var"])
         st.dataframe(stats, hide_index=True, key="activation_stats")
         download_csv_button(stats, f"cifar_activation_stats_{inspected.key[:8]}.csv", key="download_activation_stats")
-        st.altair_chart(charts.activation_stats_chart(stats), width="stretch")
+        st.vega_lite_chart(chart_spec(charts.activation_stats_chart, stats), width="stretch")
         st.caption(
             f"Over all {len(dataset.x_test):,} test images, as {ELEC576} printed them. Activations that die "
             "(mean and std near 0) or saturate (sigmoid stuck near 0.5 with tiny std) show up here first."

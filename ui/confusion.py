@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import charts, viz
 from core.confusion import ConfusionCell, cell_indices, confusion_cells, selected_cell
+from ui.chart_memo import chart_spec
 from ui.widgets import show_value_error
 
 SELECTION = "cell"  # the chart's point-selection name; Streamlit reports clicks under it
@@ -72,8 +73,8 @@ def confusion_section(
         # choosing another in the list would change nothing and never reach the page.
         chart_key = f"{key}_chart_{labels.index(model)}_" + ("none" if chosen is None else f"{chosen[0]}_{chosen[1]}")
         side = size or (180 if classes <= 10 and len(labels) > 1 else 260 if len(labels) > 1 else 300)
-        st.altair_chart(
-            charts.confusion_grid(frames, class_names, size=side, selection_name=SELECTION, chosen=outlined),
+        st.vega_lite_chart(
+            chart_spec(charts.confusion_grid, frames, class_names, size=side, selection_name=SELECTION, chosen=outlined),
             key=chart_key, on_select=partial(_on_click, chart_key, model_key, cell_key, labels, tuple(class_names)),
             selection_mode=SELECTION, width="content",
         )

@@ -85,7 +85,8 @@ def download_csv_button(
         file_name += ".csv"
     return st.download_button(
         label,
-        data=csv_bytes(frame),
+        # Written on the click, not on every rerun: the CSV of a page's tables is work nobody asked for yet.
+        data=functools.partial(csv_bytes, frame.copy()),
         file_name=file_name,
         mime=CSV_MIME,
         key=key,

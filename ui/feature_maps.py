@@ -15,6 +15,7 @@ from core.datasets.images import decode_resized
 from core.homework import NETWORKS
 from core.inspection import feature_map_layers, image_id, image_inspection
 from core.uploads import UploadError
+from ui.chart_memo import chart_spec
 from ui.export import download_csv_button, download_model_button
 from ui.inspection import conv_arithmetic_section
 from ui.training import Planned, training_section
@@ -70,8 +71,8 @@ def results_section(result: training.RunResult, dataset: Dataset) -> None:
     frame = charts.history_frame({"cats-vs-dogs CNN": result.history})
     frame["split"] = frame["split"].replace({"test": "validation" if result.curves_on == "validation" else "test"})
     left, right = st.columns(2)
-    left.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
-    right.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
+    left.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric="loss"), width="stretch")
+    right.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric="accuracy"), width="stretch")
 
 
 def feature_maps_section(result: training.RunResult, dataset: Dataset, size: int) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ from core.importance import (
     varying_settings,
 )
 from core.training import RunResult
+from ui.chart_memo import chart_spec
 from ui.exercise import runs_students_may_see
 
 EXPLANATION = (
@@ -77,7 +78,7 @@ def what_mattered_section(runs: Sequence[RunResult], *, key: str) -> None:
         return
     st.caption(f"All {len(runs)} runs on this data so far. The settings that differ between them: {', '.join(varying[0])}.")
     frame = charts.parallel_coordinates_frame(rows, accuracies, runs=[run.key[:6] for run in runs])
-    st.altair_chart(charts.parallel_coordinates_chart(frame), width="stretch", key=f"{key}_chart")
+    st.vega_lite_chart(chart_spec(charts.parallel_coordinates_chart, frame), width="stretch", key=f"{key}_chart")
     st.caption(
         "Each line is one run, from its settings on the left to its test accuracy on the right. A number's axis "
         "runs from its smallest value (bottom) to its largest (top), the learning rate on a log scale; a category's "

@@ -17,6 +17,7 @@ from core import charts
 from core.datasets import Dataset
 from core.seeds import SEED_COUNT, SeedSpread, seed_spread, seed_variants, what_the_seed_changes
 from core.training import RunResult, TrainConfig, cached_result
+from ui.chart_memo import chart_spec
 from ui.shareable import is_free
 from ui.training import Planned, training_section
 
@@ -97,7 +98,7 @@ def _show_spread(spread: SeedSpread, single: RunResult, dataset: Dataset, *, key
     )
     if accuracy.n > 1:
         frame = charts.seed_frame(spread.seeds, spread.accuracies, single_seed)
-        st.altair_chart(charts.seed_spread_chart(frame, mean=accuracy.mean, std=accuracy.std), width="stretch")
+        st.vega_lite_chart(chart_spec(charts.seed_spread_chart, frame, mean=accuracy.mean, std=accuracy.std), width="stretch")
     st.info(spread.reading(single_seed), icon=":material/lightbulb:")
     table = pd.DataFrame(
         {

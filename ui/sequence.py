@@ -21,6 +21,7 @@ from core.sequence import (
     results_table,
 )
 from core.training import RunResult
+from ui.chart_memo import chart_spec
 from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import (
@@ -149,8 +150,8 @@ def show_results(results: list[RunResult], dataset: Dataset) -> None:
             download_model_button(result, key=f"download_{result.config.architecture}", label=f"{model_label(result.config)} (.keras)")
     frame = charts.history_frame(histories(results))
     accuracy_column, loss_column = st.columns(2)
-    accuracy_column.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
-    loss_column.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
+    accuracy_column.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric="accuracy"), width="stretch")
+    loss_column.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric="loss"), width="stretch")
     st.caption("Solid lines: the test set, measured after every epoch. Dashed: the training batches.")
 
 

@@ -13,12 +13,19 @@ from core.datasets import Dataset
 from core.datasets.images import decode_resized
 from core.training import ProgressCallback, RunResult, TrainConfig, TrainingProgress, cached_result
 from core.uploads import UploadError
+from ui.chart_memo import chart_spec
 from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.training import Planned, training_section
 from ui.widgets import show_value_error
 
 PHOTO_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def digits_task(per_class: int) -> transfer.DigitsTransferTask:
+    """The offline demo's source and target tasks, built once per size for every session (read-only)."""
+    return transfer.digits_transfer_task(per_class=per_class)
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=4)
@@ -153,8 +160,8 @@ def results_section(
     frame = charts.history_frame({result.label: result.run.history for result in results})
     frame["split"] = frame["split"].replace({"test": "validation" if dataset.has_validation else "test"})
     left, right = st.columns(2)
-    left.altair_chart(charts.learning_curves(frame, metric="loss"), width="stretch")
-    right.altair_chart(charts.learning_curves(frame, metric="accuracy"), width="stretch")
+    left.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric="loss"), width="stretch")
+    right.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric="accuracy"), width="stretch")
 
 
 def _augmentation_cost(augmented: transfer.ModeResult, plain: transfer.ModeResult | None) -> None:
@@ -202,16 +209,16 @@ def predict_section(result: transfer.ModeResult, dataset: Dataset, spec: transfe
         probabilities = predict(model, image[np.newaxis], spec)[0]
         left, right = st.columns([1, 3])
         left.image(image.squeeze(), caption=f"as the model sees it ({dataset.input_shape[0]}²)", width=128)
-        right.altair_chart(
-            charts.probability_bars(charts.probability_frame(dataset.class_names, probabilities), title=f"{result.label}"),
+        right.vega_lite_chart(
+            chart_spec(charts.probability_bars, charts.probability_frame(dataset.class_names, probabilities), title=f"{result.label}"),
             width="stretch",
         )
         imagenet = transfer.imagenet_status()
         if imagenet.available:
             full = decode_resized(photo.getvalue(), name=photo.name, image_size=224, color="rgb")
             top5 = transfer.imagenet_top5(full, imagenet)
-            st.altair_chart(
-                charts.probability_bars(pd.DataFrame(top5, columns=["class", "probability"]), title="ImageNet top-5 (full VGG16)"),
+            st.vega_lite_chart(
+                chart_spec(charts.probability_bars, pd.DataFrame(top5, columns=["class", "probability"]), title="ImageNet top-5 (full VGG16)"),
                 width="stretch",
             )
         else:

@@ -1,0 +1,121 @@
+"""The chart memo: the spec it hands out is what ``st.altair_chart`` would send, and it tells inputs apart."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+from core import charts
+from ui import chart_memo
+from ui.chart_memo import chart_spec, clear_memo, memo_size
+
+
+@pytest.fixture(autouse=True)
+def empty_memo():
+    clear_memo()
+    yield
+    clear_memo()
+
+
+def _history(accuracy_at_end: float = 0.8) -> pd.DataFrame:
+    return charts.history_frame({"run a": {"accuracy": [0.5, accuracy_at_end], "val_accuracy": [0.4, 0.7], "loss": [1.0, 0.5]}})
+
+
+def test_the_spec_is_what_streamlit_would_send_for_the_altair_chart() -> None:
+    frame = _history()
+    expected = _convert_altair_to_vega_lite_spec(charts.learning_curves(frame, metric="accuracy"))
+    first = chart_spec(charts.learning_curves, frame, metric="accuracy")
+    again = chart_spec(charts.learning_curves, frame, metric="accuracy")
+    assert first == expected
+    assert again == expected
+    assert memo_size()[0] == 1  # built once
+    # The data travels as Arrow bytes named by their content, as st.altair_chart sends it.
+    assert all(isinstance(value, bytes) for value in first["datasets"].values())
+
+
+def test_each_call_gets_its_own_copy() -> None:
+    frame = _history()
+    first = chart_spec(charts.learning_curves, frame, metric="loss")
+    first["title"] = "changed by a caller"
+    first.pop("datasets")
+    again = chart_spec(charts.learning_curves, frame, metric="loss")
+    assert again["title"] != "changed by a caller"
+    assert "datasets" in again
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda frame: frame.assign(value=frame["value"] + 1e-9),  # one digit in the data
+        lambda frame: frame.rename(columns={"run": "RUN"}).rename(columns={"RUN": "run"}).iloc[::-1],  # row order
+        lambda frame: frame.assign(run=frame["run"].astype("category")),  # a dtype
+        lambda frame: frame.iloc[1:],  # a row fewer
+    ],
+)
+def test_any_change_to_the_data_gives_a_new_spec(change) -> None:
+    frame = _history()
+    before = chart_spec(charts.learning_curves, frame, metric="accuracy")
+    changed = change(frame)
+    after = chart_spec(charts.learning_curves, changed, metric="accuracy")
+    assert after == _convert_altair_to_vega_lite_spec(charts.learning_curves(changed, metric="accuracy"))
+    assert memo_size()[0] == 2
+    assert after != before
+
+
+def test_arguments_and_builders_are_part_of_the_key() -> None:
+    frame = _history()
+    accuracy = chart_spec(charts.learning_curves, frame, metric="accuracy")
+    loss = chart_spec(charts.learning_curves, frame, metric="loss")
+    below = chart_spec(charts.learning_curves, frame, metric="loss", legend_below=True)
+    assert accuracy != loss and loss != below
+    assert below["config"]["legend"]["orient"] == "bottom"
+    bars = chart_spec(charts.probability_bars, charts.probability_frame(["cat", "dog"], np.array([0.25, 0.75])))
+    assert bars["mark"]["type"] == "bar"
+    assert memo_size()[0] == 4
+
+
+def test_the_confusion_grid_keeps_its_click_selection() -> None:
+    y_true, y_pred = np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2])
+    frames = {name: charts.confusion_frame(y_true, y_pred, ["a", "b", "c"]) for name in ("CNN", "LSTM")}
+    spec = chart_spec(charts.confusion_grid, frames, ["a", "b", "c"], size=180, selection_name="cell", chosen=("CNN", "b", "c"))
+    assert spec == _convert_altair_to_vega_lite_spec(
+        charts.confusion_grid(frames, ["a", "b", "c"], size=180, selection_name="cell", chosen=("CNN", "b", "c"))
+    )
+    assert "cell" in json.dumps(spec["params"])
+    swapped = chart_spec(charts.confusion_grid, dict(reversed(frames.items())), ["a", "b", "c"], size=180, selection_name="cell")
+    assert swapped != spec  # the order of the models is the order of the matrices
+
+
+def test_unknown_inputs_and_unnamed_builders_are_built_every_time() -> None:
+    frame = _history()
+    spec = chart_spec(lambda data: charts.learning_curves(data), frame)
+    assert spec["mark"]["type"] == "line"
+
+    class Opaque:
+        pass
+
+    def build(_thing: object) -> alt.Chart:
+        return alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q")
+
+    chart_spec(build, Opaque())
+    assert memo_size() == (0, 0)
+
+
+def test_the_memo_stays_within_its_bounds(monkeypatch) -> None:
+    monkeypatch.setattr(chart_memo, "MAX_SPECS", 3)
+    for seed in range(6):
+        chart_spec(charts.learning_curves, _history(0.1 * seed), metric="accuracy")
+    count, size = memo_size()
+    assert count == 3
+    clear_memo()
+    monkeypatch.setattr(chart_memo, "MAX_SPECS", 100)
+    monkeypatch.setattr(chart_memo, "MAX_SPEC_BYTES", size * 5 // 3)  # room for about five
+    for seed in range(10):
+        chart_spec(charts.learning_curves, _history(0.1 * seed), metric="accuracy")
+    count, kept = memo_size()
+    assert 4 <= count <= 5 and kept <= size * 5 // 3
