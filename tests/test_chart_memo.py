@@ -119,3 +119,33 @@ def test_the_memo_stays_within_its_bounds(monkeypatch) -> None:
         chart_spec(charts.learning_curves, _history(0.1 * seed), metric="accuracy")
     count, kept = memo_size()
     assert 4 <= count <= 5 and kept <= size * 5 // 3
+
+
+def test_sessions_asking_at_once_build_a_chart_once() -> None:
+    import threading
+    import time
+
+    frame = _history()
+    built: list[int] = []
+    start = threading.Barrier(8)
+
+    def slow_curves(data: pd.DataFrame, *, metric: str) -> alt.Chart:
+        built.append(1)
+        time.sleep(0.2)  # long enough for every other session to miss the memo without the building lock
+        return charts.learning_curves(data, metric=metric)
+
+    slow_curves.__qualname__ = "slow_curves"  # a stable name, as a module-level builder has
+    results: list[dict] = []
+
+    def student() -> None:
+        start.wait()
+        results.append(chart_spec(slow_curves, frame, metric="accuracy"))
+
+    threads = [threading.Thread(target=student) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    assert len(results) == 8 and all(result == results[0] for result in results)
+    assert chart_memo._building == {}

@@ -20,7 +20,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ _Spec = tuple[str, dict[str, bytes]]  # the spec's JSON without its datasets, an
 _specs: OrderedDict[str, _Spec] = OrderedDict()
 _spec_bytes = 0
 _lock = threading.Lock()
+_building: dict[str, tuple[threading.Lock, int]] = {}  # key -> (its lock, sessions waiting for it or building it)
 
 
 class _Unknown(Exception):
@@ -45,19 +47,39 @@ def chart_spec(build: Callable[..., Any], /, *args: Any, **kwargs: Any) -> dict[
     The result is a fresh dict the caller may hand on (Streamlit mutates what it is given).
     """
     key = _key(build, args, kwargs)
-    with _lock:
-        spec = _specs.get(key) if key is not None else None
-        if spec is not None:
-            _specs.move_to_end(key)
-    if spec is None:
+    if key is None:
         spec = _to_spec(build(*args, **kwargs))
-        if key is not None:
-            _remember(key, spec)
+    else:
+        with _building_lock(key):  # a class arriving at once builds each chart once, not once per student
+            with _lock:
+                spec = _specs.get(key)
+                if spec is not None:
+                    _specs.move_to_end(key)
+            if spec is None:
+                spec = _to_spec(build(*args, **kwargs))
+                _remember(key, spec)
     text, datasets = spec
     fresh = json.loads(text)
     if datasets:
         fresh["datasets"] = dict(datasets)
     return fresh
+
+
+@contextmanager
+def _building_lock(key: str) -> Iterator[None]:
+    with _lock:
+        lock, users = _building.get(key, (threading.Lock(), 0))
+        _building[key] = (lock, users + 1)
+    try:
+        with lock:
+            yield
+    finally:
+        with _lock:
+            lock, users = _building[key]
+            if users == 1:
+                del _building[key]
+            else:
+                _building[key] = (lock, users - 1)
 
 
 def memo_size() -> tuple[int, int]:
