@@ -69,7 +69,9 @@ def prewarm(cache_dir: Path) -> float:
     env = {**os.environ, "DLLAB_CACHE_DIR": str(cache_dir), "DLLAB_OFFLINE": "1"}
     env.pop("DLLAB_DATA_DIR", None)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ui.prewarm"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=1800)
+    done = subprocess.run([sys.executable, "-m", "ui.prewarm"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode:
+        raise RuntimeError(f"prewarm failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return time.perf_counter() - started
 
 
