@@ -246,6 +246,29 @@ def test_synthetic_loader_is_flagged_and_waveform() -> None:
     assert dataset.x_train.shape == (16, 4000) and dataset.num_classes == 8
 
 
+def test_the_synthetic_set_is_generated_once_per_cache_and_read_back_identical(monkeypatch) -> None:
+    from core.datasets import synthetic_sounds
+
+    generated: list[int] = []
+    original = audio_data.synthetic_sounds
+
+    def counting(**options):
+        generated.append(1)
+        return original(**options)
+
+    monkeypatch.setattr(audio_data, "synthetic_sounds", counting)
+    options = dict(train_per_class=3, test_per_class=2, clip_seconds=0.25, seed=7)
+    first = load_dataset("synthetic_sounds", **options)
+    again = load_dataset("synthetic_sounds", **options)
+    other_seed = load_dataset("synthetic_sounds", **{**options, "seed": 8})
+    assert len(generated) == 2  # the second load of seed 7 read the cache
+    fresh = synthetic_sounds.synthetic_sounds(**options)
+    for name, expected in zip(("x_train", "y_train", "x_test", "y_test"), fresh):
+        np.testing.assert_array_equal(getattr(first, name), expected)
+        np.testing.assert_array_equal(getattr(again, name), expected)
+    assert again.fingerprint == first.fingerprint != other_seed.fingerprint
+
+
 def test_shared_fsdd_has_the_official_split(shared_data: Path) -> None:
     if not (shared_data / "fsdd" / "recordings").is_dir():
         pytest.skip("no fsdd/recordings in the shared data")

@@ -15,6 +15,8 @@ classroom mirror can serve it like every other file.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -459,10 +461,20 @@ def _fsdd_recording(member: PurePosixPath) -> PurePosixPath | None:
 def synthetic_dataset(
     *, train_per_class: int = 60, test_per_class: int = 20, sample_rate: int = 8000, clip_seconds: float = 1.0, seed: int = 0, note: str = ""
 ) -> Dataset:
-    """The built-in synthetic sound set as a waveform dataset, flagged as a fallback so pages label it."""
-    x_train, y_train, x_test, y_test = synthetic_sounds(
-        train_per_class=train_per_class, test_per_class=test_per_class, sample_rate=sample_rate, clip_seconds=clip_seconds, seed=seed
-    )
+    """The built-in synthetic sound set as a waveform dataset, flagged as a fallback so pages label it.
+
+    Generated once per cache directory and read back afterwards: generating it is 0.3 s or more
+    of CPU that every freshly started server paid on its first audio page, while a class waited.
+    The key holds the generator's source, so a changed generator makes a new set.
+    """
+    options = dict(train_per_class=train_per_class, test_per_class=test_per_class, sample_rate=sample_rate, clip_seconds=clip_seconds, seed=seed)
+
+    def generate() -> dict[str, np.ndarray]:
+        x_train, y_train, x_test, y_test = synthetic_sounds(**options)  # type: ignore[arg-type]
+        return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+    arrays = cached_arrays("synthetic-sounds", stable_hash({"generator": _generator_source_hash(), **options}), generate)
+    x_train, y_train, x_test, y_test = arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
     return Dataset(
         name="synthetic_sounds",
         x_train=x_train,
@@ -478,6 +490,13 @@ def synthetic_dataset(
             "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "seed": int(seed),
         },
     )
+
+
+@functools.cache
+def _generator_source_hash() -> str:
+    from core.datasets import synthetic_sounds as generator
+
+    return hashlib.sha256(Path(generator.__file__).read_bytes()).hexdigest()
 
 
 @register_loader("synthetic_sounds")

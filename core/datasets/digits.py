@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import gzip
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from core.datasets.base import Dataset, register_loader
+from core.datasets.bundled import digit_images
 
 DIGITS_SOURCE = (
     "Offline fallback: scikit-learn's built-in 8×8 handwritten digits (1,797 images), "
     "not the real dataset."
 )
-
-
-@functools.cache
-def digit_images() -> tuple[np.ndarray, np.ndarray]:
-    """All 1,797 digits as read-only ``uint8`` images ``(N, 8, 8, 1)`` scaled to 0–255, and their labels.
-
-    Read from the CSV inside scikit-learn's package, exactly as ``sklearn.datasets.load_digits``
-    reads it, without importing scikit-learn: that import (SciPy's statistics with it) took
-    1.4 s of a fresh class server's first MNIST page, the offline default.
-    """
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError("scikit-learn is not installed (pip install -r requirements.txt); its digits are the offline default")
-    with gzip.open(Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz", "rt") as csv:
-        table = np.loadtxt(csv, delimiter=",")
-    # The pixels are counts 0–16 of a 4×4 block; scale them to the 0–255 range real images use.
-    images = np.round(table[:, :-1].reshape(-1, 8, 8) * (255 / 16)).astype(np.uint8)[..., np.newaxis]
-    labels = table[:, -1].astype(np.int64)
-    images.setflags(write=False)
-    labels.setflags(write=False)
-    return images, labels
 
 
 def digits_arrays(*, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, ...]:

@@ -471,9 +471,10 @@ def photo_patches(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random square crops of the two photos bundled with scikit-learn, resized: a real two-class image set."""
     from PIL import Image
-    from sklearn.datasets import load_sample_images
 
-    photos = load_sample_images().images  # two 427×640 RGB photos shipped inside the package
+    from core.datasets.bundled import sample_photos
+
+    photos = sample_photos()  # two 427×640 RGB photos shipped inside scikit-learn
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for label, photo in enumerate(photos):

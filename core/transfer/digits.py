@@ -55,7 +55,7 @@ def digits_transfer_task(*, per_class: int = DEMO_PER_CLASS, seed: int = 0) -> D
     """
     if not 2 <= per_class <= 100:
         raise ValueError(f"per_class must be between 2 and 100, got {per_class}")
-    from core.datasets.digits import digit_images
+    from core.datasets.bundled import digit_images
 
     images, labels = digit_images()
     source_mask = labels < 5
