@@ -13,7 +13,7 @@ from core.calculator.table import (
     rows_from_layers,
 )
 from core.settings import available_memory_bytes
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.calculator import (
     INPUT_SHAPE_CHARS,
     both_units,

@@ -99,12 +99,15 @@ def feature_maps(model: Any, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return [(layer.name, np.asarray(output)[0]) for layer, output in zip(layers, outputs)]
 
 
-def feature_map_grid(feature_map: np.ndarray, *, columns: int = 8, limit: int | None = None) -> np.ndarray:
-    """All channels of one ``(h, w, channels)`` feature map, each standardised as in CS-577 Homework 4, tiled."""
+def feature_map_grid(feature_map: np.ndarray, *, columns: int = 8, limit: int | None = None, scale: int = 1) -> np.ndarray:
+    """All channels of one ``(h, w, channels)`` feature map, each standardised as in CS-577 Homework 4, tiled.
+
+    ``scale`` enlarges the grid by pixel repetition (see :func:`enlarge`).
+    """
     channels = np.moveaxis(np.asarray(feature_map), -1, 0)
     if limit is not None:
         channels = channels[:limit]
-    return tile_images(np.stack([standardize_feature_map(channel) for channel in channels]), columns=columns)
+    return enlarge(tile_images(np.stack([standardize_feature_map(channel) for channel in channels]), columns=columns), scale)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from core.datasets.audio import AXIS_ORDERS, NPY_FILES, data_dir_wav_folders
 from core.datasets.wav import clip_samples, read_wav, summarise_errors, wav_bytes
 from core.models.forest import forest_probabilities
 from core.training import TrainConfig, load_model
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec, picture_png
 from ui.confusion import confusion_section, example_caption
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import shared_radio
@@ -229,7 +229,7 @@ def show_data(data: AudioData) -> None:
         examples = [(label, index) for label in shown_classes for index in np.flatnonzero(dataset.y_test == label)[:per_class]]
         for position, (label, index) in enumerate(examples):
             with columns[position % 4]:
-                st.image(viz.spectrogram_image(features.x_test[index]), caption=dataset.class_names[label], width="stretch")
+                st.image(picture_png(viz.spectrogram_image, features.x_test[index]), caption=dataset.class_names[label], width="stretch")
                 if data.is_waveform:
                     st.audio(wav_bytes(dataset.x_test[index], dataset.extras["sample_rate"]), format="audio/wav")
         if dataset.num_classes > len(shown_classes):
@@ -326,7 +326,7 @@ def _clip_examples(data: AudioData, indices: np.ndarray) -> None:
     columns = st.columns(4)
     for position, index in enumerate(indices):
         with columns[position % 4]:
-            st.image(viz.spectrogram_image(features.x_test[index]), caption=example_caption(index), width="stretch")
+            st.image(picture_png(viz.spectrogram_image, features.x_test[index]), caption=example_caption(index), width="stretch")
             if data.is_waveform:
                 st.audio(wav_bytes(dataset.x_test[index], dataset.extras["sample_rate"]), format="audio/wav")
     if not data.is_waveform:

@@ -28,7 +28,7 @@ from core.calculator.table import (
     column_uses,
     parse_input_shape,
 )
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.export import download_csv_button
 from ui.shareable import bind_query_param, publish_query_param
 from ui.widgets import show_failure, show_value_error

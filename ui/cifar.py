@@ -22,7 +22,7 @@ from core.cifar import (
 from core.datasets import Dataset, load_dataset
 from core.inspection import feature_map_layers, image_explanation, image_id, image_inspection
 from core.training import RunResult, list_cached_runs
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec, picture_png
 from ui.exercise import runs_students_may_see
 from core.uploads import UploadError, open_image
 from ui.confusion import confusion_section, image_examples
@@ -207,7 +207,7 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
     )
     with filters_tab:
         kernel = inspection["kernel"]
-        st.image(viz.filter_grid(kernel, upscale=max(1, 48 // kernel.shape[0])))
+        st.image(picture_png(viz.filter_grid, kernel, upscale=max(1, 48 // kernel.shape[0])))
         st.caption(
             f"The {kernel.shape[-1]} filters of `{inspection['kernel_layer']}` ({kernel.shape[0]}×{kernel.shape[1]}), each scaled "
             f"by its own min and max as in {ELEC576}"
@@ -217,7 +217,7 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
         for position, (name, feature_map) in enumerate(feature_map_layers(inspection)):
             height, width, channels = feature_map.shape
             with st.expander(f"{name}: {height}×{width}×{channels}", expanded=position < 2):
-                st.image(viz.enlarge(viz.feature_map_grid(feature_map, limit=32), max(1, 56 // height)))
+                st.image(picture_png(viz.feature_map_grid, feature_map, limit=32, scale=max(1, 56 // height)))
         st.caption(f"Each channel standardised as in {CS577} (×64 + 128); at most 32 channels per layer.")
         conv_arithmetic_section(inspected, prepared, inspection, key="cifar")
     with stats_tab:

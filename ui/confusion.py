@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import charts, viz
 from core.confusion import ConfusionCell, cell_indices, confusion_cells, selected_cell
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.widgets import show_value_error
 
 SELECTION = "cell"  # the chart's point-selection name; Streamlit reports clicks under it

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -15,7 +13,7 @@ from core.datasets.images import decode_resized
 from core.homework import NETWORKS
 from core.inspection import feature_map_layers, image_id, image_inspection
 from core.uploads import UploadError
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec, picture_png
 from ui.export import download_csv_button, download_model_button
 from ui.inspection import conv_arithmetic_section
 from ui.training import Planned, training_section
@@ -30,15 +28,6 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 def builtin_dataset(size: int) -> Dataset:
     """Cats vs dogs from the data directory (or the offline stand-in), decoded once per size."""
     return load_dataset("cats_vs_dogs", image_size=size, color="grayscale")
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """A uint8 grayscale grid as PNG, for the image download buttons (these pictures are not Altair charts)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def model_section(size: int) -> None:
@@ -107,7 +96,7 @@ def feature_maps_section(result: training.RunResult, dataset: Dataset, size: int
     )
     with right:
         for name, maps in feature_map_layers(inspection):
-            grid = viz.feature_map_grid(maps)
+            grid = picture_png(viz.feature_map_grid, maps)
             st.image(grid, caption=f"{name}: {maps.shape[-1]} maps of {maps.shape[0]}×{maps.shape[1]}", width="stretch")
             _png_download(f"{name} maps (.png)", grid, f"feature_maps_{name}.png", key=f"fm_download_{name}")
     conv_arithmetic_section(result, prepared, inspection, key="fm")
@@ -118,13 +107,13 @@ def filters_section(inspection: dict[str, np.ndarray]) -> None:
     """The first conv layer's filters, each min–max normalised."""
     st.subheader("First-layer filters")
     kernel = inspection["kernel"]
-    filters = viz.filter_grid(kernel, upscale=12)
+    filters = picture_png(viz.filter_grid, kernel, upscale=12)
     st.image(filters, caption=f"{inspection['kernel_layer']}: {kernel.shape[-1]} filters of {kernel.shape[0]}×{kernel.shape[1]}, "
              "each min–max normalised", width=480)
     _png_download("Filters (.png)", filters, "first_layer_filters.png", key="fm_download_filters")
 
 
-def _png_download(label: str, image: np.ndarray, file_name: str, *, key: str) -> None:
+def _png_download(label: str, png: bytes, file_name: str, *, key: str) -> None:
     st.download_button(
-        label, data=png_bytes(image), file_name=file_name, mime="image/png", key=key, icon=":material/image:", on_click="ignore"
+        label, data=png, file_name=file_name, mime="image/png", key=key, icon=":material/image:", on_click="ignore"
     )

@@ -23,7 +23,7 @@ from core.importance import (
     varying_settings,
 )
 from core.training import RunResult
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.exercise import runs_students_may_see
 
 EXPLANATION = (

@@ -17,7 +17,7 @@ from core import charts
 from core.datasets import Dataset
 from core.seeds import SEED_COUNT, SeedSpread, seed_spread, seed_variants, what_the_seed_changes
 from core.training import RunResult, TrainConfig, cached_result
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.shareable import is_free
 from ui.training import Planned, training_section
 

@@ -21,7 +21,7 @@ from core.sequence import (
     results_table,
 )
 from core.training import RunResult
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.shareable import (

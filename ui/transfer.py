@@ -13,7 +13,7 @@ from core.datasets import Dataset
 from core.datasets.images import decode_resized
 from core.training import ProgressCallback, RunResult, TrainConfig, TrainingProgress, cached_result
 from core.uploads import UploadError
-from ui.chart_memo import chart_spec
+from ui.render_memo import chart_spec
 from ui.confusion import confusion_section, image_examples
 from ui.export import download_csv_button, download_model_button
 from ui.training import Planned, training_section

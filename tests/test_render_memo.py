@@ -1,4 +1,4 @@
-"""The chart memo: the spec it hands out is what ``st.altair_chart`` would send, and it tells inputs apart."""
+"""The render memo: the chart spec it hands out is what ``st.altair_chart`` would send, pictures are exact PNGs, inputs are told apart."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ import pytest
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from core import charts
-from ui import chart_memo
-from ui.chart_memo import chart_spec, clear_memo, memo_size
+from core import viz
+from ui import render_memo
+from ui.render_memo import chart_spec, clear_memos, picture_png
 
 
 @pytest.fixture(autouse=True)
 def empty_memo():
-    clear_memo()
+    clear_memos()
     yield
-    clear_memo()
+    clear_memos()
 
 
 def _history(accuracy_at_end: float = 0.8) -> pd.DataFrame:
@@ -33,7 +34,7 @@ def test_the_spec_is_what_streamlit_would_send_for_the_altair_chart() -> None:
     again = chart_spec(charts.learning_curves, frame, metric="accuracy")
     assert first == expected
     assert again == expected
-    assert memo_size()[0] == 1  # built once
+    assert render_memo.specs.size()[0] == 1  # built once
     # The data travels as Arrow bytes named by their content, as st.altair_chart sends it.
     assert all(isinstance(value, bytes) for value in first["datasets"].values())
 
@@ -63,7 +64,7 @@ def test_any_change_to_the_data_gives_a_new_spec(change) -> None:
     changed = change(frame)
     after = chart_spec(charts.learning_curves, changed, metric="accuracy")
     assert after == _convert_altair_to_vega_lite_spec(charts.learning_curves(changed, metric="accuracy"))
-    assert memo_size()[0] == 2
+    assert render_memo.specs.size()[0] == 2
     assert after != before
 
 
@@ -76,7 +77,7 @@ def test_arguments_and_builders_are_part_of_the_key() -> None:
     assert below["config"]["legend"]["orient"] == "bottom"
     bars = chart_spec(charts.probability_bars, charts.probability_frame(["cat", "dog"], np.array([0.25, 0.75])))
     assert bars["mark"]["type"] == "bar"
-    assert memo_size()[0] == 4
+    assert render_memo.specs.size()[0] == 4
 
 
 def test_the_confusion_grid_keeps_its_click_selection() -> None:
@@ -103,21 +104,21 @@ def test_unknown_inputs_and_unnamed_builders_are_built_every_time() -> None:
         return alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q")
 
     chart_spec(build, Opaque())
-    assert memo_size() == (0, 0)
+    assert render_memo.specs.size() == (0, 0)
 
 
 def test_the_memo_stays_within_its_bounds(monkeypatch) -> None:
-    monkeypatch.setattr(chart_memo, "MAX_SPECS", 3)
+    monkeypatch.setattr(render_memo.specs, "max_items", 3)
     for seed in range(6):
         chart_spec(charts.learning_curves, _history(0.1 * seed), metric="accuracy")
-    count, size = memo_size()
+    count, size = render_memo.specs.size()
     assert count == 3
-    clear_memo()
-    monkeypatch.setattr(chart_memo, "MAX_SPECS", 100)
-    monkeypatch.setattr(chart_memo, "MAX_SPEC_BYTES", size * 5 // 3)  # room for about five
+    clear_memos()
+    monkeypatch.setattr(render_memo.specs, "max_items", 100)
+    monkeypatch.setattr(render_memo.specs, "max_bytes", size * 5 // 3)  # room for about five
     for seed in range(10):
         chart_spec(charts.learning_curves, _history(0.1 * seed), metric="accuracy")
-    count, kept = memo_size()
+    count, kept = render_memo.specs.size()
     assert 4 <= count <= 5 and kept <= size * 5 // 3
 
 
@@ -148,4 +149,25 @@ def test_sessions_asking_at_once_build_a_chart_once() -> None:
         thread.join()
     assert len(built) == 1
     assert len(results) == 8 and all(result == results[0] for result in results)
-    assert chart_memo._building == {}
+    assert render_memo.specs.is_idle()
+
+
+def test_a_picture_is_the_exact_png_of_the_array_and_is_encoded_once() -> None:
+    import io
+
+    from PIL import Image
+
+    kernel = np.random.default_rng(0).normal(size=(3, 3, 1, 16)).astype(np.float32)
+    png = picture_png(viz.filter_grid, kernel, upscale=4)
+    again = picture_png(viz.filter_grid, kernel, upscale=4)
+    assert png is again and render_memo.pictures.size()[0] == 1
+    decoded = np.asarray(Image.open(io.BytesIO(png)))
+    np.testing.assert_array_equal(decoded, viz.filter_grid(kernel, upscale=4).reshape(decoded.shape))
+    colour = np.random.default_rng(1).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(picture_png(viz.enlarge, colour, 1)))), colour)
+    assert picture_png(viz.filter_grid, kernel, upscale=2) != png  # another argument, another picture
+
+
+def test_a_picture_that_is_not_uint8_is_refused() -> None:
+    with pytest.raises(TypeError, match="uint8"):
+        picture_png(np.zeros, (2, 2))  # float64
