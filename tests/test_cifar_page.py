@@ -92,13 +92,20 @@ def test_a_tiny_run_fills_the_table_curves_and_inspection(monkeypatch) -> None:
     (run,) = list_cached_runs()
     curves = charts.history_frame({"run": run.history})
     assert set(curves["split"]) == {"train", "test"} and set(curves["metric"]) == {"accuracy", "loss"}
-    stats = [frame.value for frame in at.dataframe if list(frame.value.columns) == ["layer", "mean", "std", "var"]]
-    assert stats and stats[0]["layer"].tolist() == ["conv1", "conv2", "conv3"]
     assert at.button(key="train").disabled
     downloads = {button.key for button in at.get("download_button")}
-    assert {"download_runs", "download_model", "download_activation_stats", "download_reported"} <= downloads
+    assert {"download_runs", "download_model", "download_reported"} <= downloads
+    # Only the open tab of "Inside a trained model" is computed and sent; the statistics are in the third.
+    assert "download_activation_stats" not in downloads
+    at.session_state["cifar_inside_tab"] = "Activation statistics"
+    at.run()
+    stats = [frame.value for frame in at.dataframe if list(frame.value.columns) == ["layer", "mean", "std", "var"]]
+    assert stats and stats[0]["layer"].tolist() == ["conv1", "conv2", "conv3"]
+    assert "download_activation_stats" in {button.key for button in at.get("download_button")}
 
     at.number_input(key="test_index").set_value(5).run()
+    at.session_state["cifar_inside_tab"] = "Saliency & Grad-CAM"
+    at.run()
     at.selectbox(key="explain_class").set_value(3).run()
     at.file_uploader(key="upload").set_value(("photo.png", _png(), "image/png")).run()
     assert not at.exception and not at.error
@@ -242,6 +249,8 @@ def test_the_arithmetic_behind_a_feature_map_value_matches_the_value_shown() -> 
 
     at = cifar_page(timeout=180)
     at.button(key="train").click().run()
+    at.session_state["cifar_inside_tab"] = "Feature maps"
+    at.run()
     at.toggle(key="cifar_arith_on").set_value(True).run()
     at.number_input(key="cifar_arith_row").set_value(0).run()  # a corner: the kernel hangs over the padding
     at.number_input(key="cifar_arith_col").set_value(0).run()

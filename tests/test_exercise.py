@@ -15,6 +15,7 @@ from core import exercise as exercises
 from core.cache import DiskCache
 from core.exercise import Answer, BoardEntry, Exercise, Goal
 from core.training import list_cached_runs
+from ui.exercise import MAKER_OPEN
 
 SECRET = b"a test secret that is long enough"
 START = (("activation", "relu"), ("epochs", "1"), ("learning_rate", "0.001"), ("per_class", "10"), ("seed", "0"))
@@ -251,8 +252,16 @@ def _controls(at) -> dict[str, bool]:
     return found
 
 
+def _open_maker(at) -> None:
+    """Open "Make an exercise": its form is drawn only while the expander is open."""
+    if not any(area.key == "exercise_make_question" for area in at.text_area):
+        at.session_state[MAKER_OPEN] = True
+        at.run()
+
+
 def _make_link(at, *, free: list[str], question: str = "Beat the baseline.", **goal) -> tuple[str, str]:
     """Fill in "Make an exercise" on the page and return the student's and the instructor's links."""
+    _open_maker(at)
     at.text_area(key="exercise_make_question").input(question)
     at.multiselect(key="exercise_make_free").set_value(free)
     for name, value in goal.items():
@@ -327,6 +336,7 @@ def test_settings_that_appear_later_are_locked_too_and_only_free_controls_can_be
 @pytest.mark.slow
 def test_hidden_controls_are_not_drawn_but_still_hold_their_values() -> None:
     instructor = _tiny_cifar_page()
+    _open_maker(instructor)
     instructor.radio(key="exercise_make_hide").set_value("hidden")
     student_link, _ = _make_link(instructor, free=["seed"])
     student = app_test(CIFAR_PAGE, query=_query(student_link))
@@ -343,6 +353,7 @@ def test_badges_the_board_and_the_answer_across_two_students(baseline) -> None:
     instructor.button(key="train").click().run()  # the reference answer: the same net with seed 1
     answer_run = next(run for run in list_cached_runs() if run.config.seed == 1)
     instructor.number_input(key="seed").set_value(0).run()  # students start at seed 0
+    _open_maker(instructor)
     instructor.selectbox(key="exercise_make_answer").set_value(answer_run.key)
     instructor.checkbox(key="exercise_make_answer_visible").check()
     # The goal is one parameter short of this network's count: every run of it fails, with the reason.
@@ -385,6 +396,7 @@ def test_badges_the_board_and_the_answer_across_two_students(baseline) -> None:
     assert not any("nickname" in frame.value.columns for frame in teacher.dataframe)
 
     # The same answer, hidden: the runs table of every run on the server leaves it out.
+    _open_maker(instructor)
     instructor.checkbox(key="exercise_make_answer_visible").uncheck()
     hidden_link, _ = _make_link(instructor, free=["seed"])
     student = app_test(CIFAR_PAGE, query=_query(hidden_link))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, settings
+from core import charts, settings, viz
 from core.cifar import (
     CS577,
     ELEC576,
@@ -107,8 +109,11 @@ def curves_section(chosen: list[RunResult], current: list[RunResult | None]) -> 
     if not chosen:
         return
     frame = charts.history_frame({run_label(result): result.history for result in chosen})
-    accuracy_tab, loss_tab = st.tabs(["Accuracy", "Loss"])
+    # Only the open tab's chart is sent: a class's page runs are the server's scarcest resource.
+    accuracy_tab, loss_tab = st.tabs(["Accuracy", "Loss"], key="cifar_curves_tab", on_change="rerun")
     for tab, metric in ((accuracy_tab, "accuracy"), (loss_tab, "loss")):
+        if not tab.open:
+            continue
         # Run labels are long; below the plot they neither squeeze it nor get cut off.
         tab.vega_lite_chart(chart_spec(charts.learning_curves, frame, metric=metric, height=320, legend_below=True), width="stretch")
     st.caption("Solid: test set after every epoch. Dashed: training batches. Iteration runs are drawn per epoch too.")
@@ -152,7 +157,6 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
     A test image's views are kept on disk beside the run (:func:`core.inspection.image_inspection`), so
     a cached run opens without TensorFlow; only an uploaded image or a new class is computed here.
     """
-    from core import viz
     from core.datasets.cifar import to_model_input
     from core.training import prepare_inputs
 
@@ -202,10 +206,27 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
     )
     probability_column.caption(f"Predicted: **{dataset.class_names[predicted]}** ({probabilities[predicted]:.0%}).")
 
+    # Only the open tab is computed and sent: the feature maps, statistics and saliency are most of
+    # this page's work, and most students look at one of them at a time.
     filters_tab, maps_tab, stats_tab, saliency_tab = st.tabs(
-        ["First-layer filters", "Feature maps", "Activation statistics", "Saliency & Grad-CAM"]
+        ["First-layer filters", "Feature maps", "Activation statistics", "Saliency & Grad-CAM"],
+        key="cifar_inside_tab", on_change="rerun",
     )
-    with filters_tab:
+    if filters_tab.open:
+        _filters_tab(filters_tab, inspection)
+    if maps_tab.open:
+        with maps_tab:
+            _feature_maps_tab(inspected, prepared, inspection)
+    if stats_tab.open:
+        with stats_tab:
+            _statistics_tab(inspected, dataset)
+    if saliency_tab.open:
+        with saliency_tab:
+            _saliency(inspected, prepared, shown_id, image, display, scale, dataset.class_names, predicted)
+
+
+def _filters_tab(tab: Any, inspection: dict[str, np.ndarray]) -> None:
+    with tab:
         kernel = inspection["kernel"]
         st.image(picture_png(viz.filter_grid, kernel, upscale=max(1, 48 // kernel.shape[0])))
         st.caption(
@@ -213,24 +234,26 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
             f"by its own min and max as in {ELEC576}"
             + ("; shown in RGB because the input has three channels." if kernel.shape[2] == 3 else ".")
         )
-    with maps_tab:
-        for position, (name, feature_map) in enumerate(feature_map_layers(inspection)):
-            height, width, channels = feature_map.shape
-            with st.expander(f"{name}: {height}×{width}×{channels}", expanded=position < 2):
-                st.image(picture_png(viz.feature_map_grid, feature_map, limit=32, scale=max(1, 56 // height)))
-        st.caption(f"Each channel standardised as in {CS577} (×64 + 128); at most 32 channels per layer.")
-        conv_arithmetic_section(inspected, prepared, inspection, key="cifar")
-    with stats_tab:
-        stats = pd.DataFrame(activation_statistics_rows(inspected, dataset), columns=["layer", "mean", "std", "var"])
-        st.dataframe(stats, hide_index=True, key="activation_stats")
-        download_csv_button(stats, f"cifar_activation_stats_{inspected.key[:8]}.csv", key="download_activation_stats")
-        st.vega_lite_chart(chart_spec(charts.activation_stats_chart, stats), width="stretch")
-        st.caption(
-            f"Over all {len(dataset.x_test):,} test images, as {ELEC576} printed them. Activations that die "
-            "(mean and std near 0) or saturate (sigmoid stuck near 0.5 with tiny std) show up here first."
-        )
-    with saliency_tab:
-        _saliency(inspected, prepared, shown_id, image, display, scale, dataset.class_names, predicted)
+
+
+def _feature_maps_tab(inspected: RunResult, prepared: np.ndarray, inspection: dict[str, np.ndarray]) -> None:
+    for position, (name, feature_map) in enumerate(feature_map_layers(inspection)):
+        height, width, channels = feature_map.shape
+        with st.expander(f"{name}: {height}×{width}×{channels}", expanded=position < 2):
+            st.image(picture_png(viz.feature_map_grid, feature_map, limit=32, scale=max(1, 56 // height)))
+    st.caption(f"Each channel standardised as in {CS577} (×64 + 128); at most 32 channels per layer.")
+    conv_arithmetic_section(inspected, prepared, inspection, key="cifar")
+
+
+def _statistics_tab(inspected: RunResult, dataset: Dataset) -> None:
+    stats = pd.DataFrame(activation_statistics_rows(inspected, dataset), columns=["layer", "mean", "std", "var"])
+    st.dataframe(stats, hide_index=True, key="activation_stats")
+    download_csv_button(stats, f"cifar_activation_stats_{inspected.key[:8]}.csv", key="download_activation_stats")
+    st.vega_lite_chart(chart_spec(charts.activation_stats_chart, stats), width="stretch")
+    st.caption(
+        f"Over all {len(dataset.x_test):,} test images, as {ELEC576} printed them. Activations that die "
+        "(mean and std near 0) or saturate (sigmoid stuck near 0.5 with tiny std) show up here first."
+    )
 
 
 def _saliency(
@@ -244,8 +267,6 @@ def _saliency(
     predicted: int,
 ) -> None:
     """Saliency and Grad-CAM for a class the student picks (the predicted one first)."""
-    from core import viz
-
     target = st.selectbox(
         "Explain the class", range(len(class_names)), index=predicted,
         format_func=lambda index: class_names[index] + (" (predicted)" if index == predicted else ""),

@@ -30,6 +30,7 @@ from ui.shareable import CONTROLS_STATE, LOCKS_STATE, SETTINGS_CLOSED
 from ui.widgets import escape_markdown, show_value_error
 
 NICKNAME_KEY = "exercise_nickname"
+MAKER_OPEN = "exercise_make_open"  # the "Make an exercise" expander: open (its form is drawn) or closed
 _ACTIVE = "dllab_exercise"  # session state: (Exercise, is the instructor) for this run, or absent
 _PROBLEM = "dllab_exercise_problem"  # session state: why the link's exercise was refused, this run
 _SHOWN = "dllab_exercise_shown"  # session state: label -> RunResult, the results shown in this run
@@ -356,7 +357,14 @@ def _make_exercise_section() -> None:
     if not controls:
         return
     seen = _seen_here()
-    with st.expander("Make an exercise from these settings (for instructors)", icon=":material/assignment_add:"):
+    # Drawn only when opened: every student's every page run would otherwise build this form.
+    maker = st.expander(
+        "Make an exercise from these settings (for instructors)", icon=":material/assignment_add:",
+        key=MAKER_OPEN, on_change="rerun",
+    )
+    if not maker.open:
+        return
+    with maker:
         st.caption(
             "Students who open the link see your question, the page at these settings with only the controls "
             "you choose unlocked, a pass/fail badge on each run, and a class board of everyone's runs."

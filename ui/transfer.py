@@ -72,16 +72,22 @@ def memory_section(dataset: Dataset, kind: str, modes: list[str], *, batch_size:
         for mode in modes
     }
     refused = transfer.refusals(estimates, available)
-    with st.expander("Memory estimate (from the CNN calculator)", expanded=bool(refused)):
-        memory_table = pd.DataFrame(transfer.estimate_table(estimates))
-        st.dataframe(memory_table, hide_index=True)
-        if len(memory_table):
-            download_csv_button(memory_table, "transfer_memory_estimate.csv", key="tl_download_memory")
-        st.caption(f"RAM available now: {settings.format_bytes(available) if available else 'unknown'}.")
-        summary, verdict_here = transfer.homework_case_summary(available)
-        st.markdown(summary)
-        if verdict_here:
-            st.caption(verdict_here)
+    # Drawn only when opened: the table and the homework case are reading for the curious. It starts open
+    # when a mode is refused; the refusals themselves are always shown below it.
+    details = st.expander(
+        "Memory estimate (from the CNN calculator)", expanded=bool(refused), key="tl_memory_open", on_change="rerun"
+    )
+    if details.open:
+        with details:
+            memory_table = pd.DataFrame(transfer.estimate_table(estimates))
+            st.dataframe(memory_table, hide_index=True)
+            if len(memory_table):
+                download_csv_button(memory_table, "transfer_memory_estimate.csv", key="tl_download_memory")
+            st.caption(f"RAM available now: {settings.format_bytes(available) if available else 'unknown'}.")
+            summary, verdict_here = transfer.homework_case_summary(available)
+            st.markdown(summary)
+            if verdict_here:
+                st.caption(verdict_here)
     for message in refused.values():
         st.error(message, icon=":material/memory:")
     return [mode for mode in modes if mode not in refused]
