@@ -144,3 +144,16 @@ def test_no_homework_is_called_a_seed(folder: str) -> None:
         if WRITE_UP_AS_SEED.search(text)
     ]
     assert not found, "write-ups called 'seed' (name them by course and assignment, core.homework):\n" + "\n".join(found)
+
+
+def test_pages_draw_charts_through_the_render_memo() -> None:
+    # st.altair_chart rebuilds and revalidates a chart on every rerun of every student; under a
+    # class's load that was most of the server's time (see ui/render_memo.py).
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("ui", "app_pages")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if ".altair_chart(" in line and not line.lstrip().startswith("#")
+    ]
+    assert not offenders, f"draw these with st.vega_lite_chart(chart_spec(...)): {offenders}"
