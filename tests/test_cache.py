@@ -128,3 +128,21 @@ def test_listing_survives_entries_vanishing(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(Path, "stat", vanishing)
     assert cache.entries() == []
     cache.evict()
+
+
+def test_small_cached_arrays_are_read_once_shared_read_only_and_reread_when_replaced(tmp_path, monkeypatch) -> None:
+    cache = DiskCache(tmp_path)
+    cached_arrays("views", "k", lambda: {"maps": np.arange(6.0).reshape(2, 3)}, cache=cache)
+    loads: list[int] = []
+    real_load = np.load
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: loads.append(1) or real_load(*args, **kwargs))
+    first = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)
+    again = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)
+    assert len(loads) == 1 and again["maps"] is first["maps"]
+    assert not first["maps"].flags.writeable  # every session shares it
+    with pytest.raises(ValueError):
+        first["maps"][0, 0] = 99.0
+    # Another process replaces the entry: the new file is read, not the kept arrays.
+    cache.discard("views", "k")
+    cached_arrays("views", "k", lambda: {"maps": np.full((2, 3), 7.0)}, cache=cache)
+    np.testing.assert_array_equal(cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)["maps"], 7.0)
