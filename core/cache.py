@@ -459,8 +459,14 @@ def cached_arrays(
     compute: Callable[[], dict[str, np.ndarray]],
     *,
     cache: DiskCache | None = None,
+    keep_in_memory: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Arrays computed once per key and kept on disk (features, embeddings), recomputed if corrupt."""
+    """Arrays computed once per key and kept on disk (features, embeddings), recomputed if corrupt.
+
+    ``keep_in_memory`` is for small views every session only reads (a run's feature maps): they are
+    read once and handed out read-only, shared, while their file is unchanged. Without it each call
+    gets arrays of its own, which it may change in place.
+    """
     cache = cache or DiskCache()
     with key_lock(namespace, key):
         entry = cache.get(namespace, key)
@@ -469,12 +475,13 @@ def cached_arrays(
             try:
                 status = path.stat()
                 stamp = (str(path), status.st_mtime_ns, status.st_size, status.st_ino)
-                kept = _arrays_read.get(stamp)
+                kept = _arrays_read.get(stamp) if keep_in_memory else None
                 if kept is not None:
                     return dict(kept)
                 with np.load(path, allow_pickle=False) as stored:
                     arrays = {name: stored[name] for name in stored.files}
-                _keep_arrays(stamp, arrays)
+                if keep_in_memory:
+                    _keep_arrays(stamp, arrays)
                 return dict(arrays)
             except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
                 cache.discard(namespace, key)

@@ -48,7 +48,7 @@ def image_inspection(result: RunResult, prepared: np.ndarray, *, image_id: str |
 
     if image_id is None:
         return compute()
-    return cached_arrays("image_inspection", f"{result.key}-{image_id}", compute)
+    return cached_arrays("image_inspection", f"{result.key}-{image_id}", compute, keep_in_memory=True)
 
 
 def image_explanation(
@@ -69,7 +69,7 @@ def image_explanation(
 
     if image_id is None:
         return compute()
-    return cached_arrays("image_explanation", f"{result.key}-{image_id}-class{class_index}", compute)
+    return cached_arrays("image_explanation", f"{result.key}-{image_id}-class{class_index}", compute, keep_in_memory=True)
 
 
 def feature_map_layers(inspection: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:

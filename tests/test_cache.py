@@ -136,8 +136,8 @@ def test_small_cached_arrays_are_read_once_shared_read_only_and_reread_when_repl
     loads: list[int] = []
     real_load = np.load
     monkeypatch.setattr(np, "load", lambda *args, **kwargs: loads.append(1) or real_load(*args, **kwargs))
-    first = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)
-    again = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)
+    first = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache, keep_in_memory=True)
+    again = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache, keep_in_memory=True)
     assert len(loads) == 1 and again["maps"] is first["maps"]
     assert not first["maps"].flags.writeable  # every session shares it
     with pytest.raises(ValueError):
@@ -145,4 +145,8 @@ def test_small_cached_arrays_are_read_once_shared_read_only_and_reread_when_repl
     # Another process replaces the entry: the new file is read, not the kept arrays.
     cache.discard("views", "k")
     cached_arrays("views", "k", lambda: {"maps": np.full((2, 3), 7.0)}, cache=cache)
-    np.testing.assert_array_equal(cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)["maps"], 7.0)
+    np.testing.assert_array_equal(cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache, keep_in_memory=True)["maps"], 7.0)
+    # Without keep_in_memory every call gets arrays of its own, free to change in place (features are standardised so).
+    own = cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)
+    own["maps"] += 1
+    assert own["maps"].flags.writeable and cached_arrays("views", "k", lambda: pytest.fail("recomputed"), cache=cache)["maps"][0, 0] == 7.0

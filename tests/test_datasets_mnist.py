@@ -99,27 +99,3 @@ def test_shared_mnist_subset(shared_data) -> None:
     assert len(dataset.x_train) == 6309 and len(dataset.x_test) == 10000
     assert not dataset.is_fallback
 
-
-def test_the_digits_are_read_as_scikit_learn_reads_them() -> None:
-    from sklearn.datasets import load_digits
-
-    from core.datasets.bundled import digit_images
-
-    bunch = load_digits()
-    images, labels = digit_images()
-    np.testing.assert_array_equal(images[..., 0], np.round(bunch.images * (255 / 16)).astype(np.uint8))
-    np.testing.assert_array_equal(labels, bunch.target)
-    assert images.dtype == np.uint8 and images.shape == (1797, 8, 8, 1)
-    assert not images.flags.writeable  # one copy shared by every page and session
-
-
-def test_the_sample_photos_are_read_as_scikit_learn_reads_them() -> None:
-    from sklearn.datasets import load_sample_images
-
-    from core.datasets.bundled import sample_photos
-
-    expected = load_sample_images().images
-    photos = sample_photos()
-    assert len(photos) == len(expected) == 2
-    for photo, reference in zip(photos, expected):
-        np.testing.assert_array_equal(photo, reference)

@@ -81,7 +81,7 @@ def activation_statistics_rows(result: RunResult, dataset: Dataset) -> list[dict
             "values": np.array([[s.mean, s.std, s.var] for s in stats], dtype=np.float64).reshape(-1, 3),
         }
 
-    arrays = cached_arrays("cifar_activation_stats", f"{result.key}-{dataset.test_fingerprint}", compute)
+    arrays = cached_arrays("cifar_activation_stats", f"{result.key}-{dataset.test_fingerprint}", compute, keep_in_memory=True)
     return [
         {"layer": str(layer), "mean": float(mean), "std": float(std), "var": float(var)}
         for layer, (mean, std, var) in zip(arrays["layers"], arrays["values"])

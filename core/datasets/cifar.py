@@ -214,12 +214,7 @@ def _batch_file(member: PurePosixPath) -> PurePosixPath | None:
 
 
 def upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[np.ndarray, ...]:
-    """scikit-learn's 8×8 digits resized to ``size``×``size`` with ``channels`` channels (uint8).
-
-    Kept in the disk cache: resizing 1,797 images one by one was a third of a second of a freshly
-    started server's first CIFAR page. The key holds Pillow's version, whose resampling it is.
-    """
-    import PIL
+    """scikit-learn's 8×8 digits resized to ``size``×``size`` with ``channels`` channels (uint8)."""
     from PIL import Image
 
     def upscale(images: np.ndarray) -> np.ndarray:
@@ -228,9 +223,22 @@ def upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[np.ndar
         )[..., np.newaxis]
         return np.repeat(resized, channels, axis=-1) if channels > 1 else resized
 
+    x_train, y_train, x_test, y_test = digits_arrays(seed=seed)
+    return upscale(x_train), y_train, upscale(x_test), y_test
+
+
+def cached_upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """:func:`upscaled_digits`, made once per cache directory and read back afterwards.
+
+    Resizing 1,797 images one by one was a third of a second of a freshly started server's first
+    CIFAR page. The key holds Pillow's version, whose resampling it is. (The exported scripts copy
+    :func:`upscaled_digits` itself, which must stay free of DL Lab imports.)
+    """
+    import PIL
+
     def compute() -> dict[str, np.ndarray]:
-        x_train, y_train, x_test, y_test = digits_arrays(seed=seed)
-        return {"x_train": upscale(x_train), "y_train": y_train, "x_test": upscale(x_test), "y_test": y_test}
+        x_train, y_train, x_test, y_test = upscaled_digits(size, channels, seed=seed)
+        return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
     key = stable_hash({"size": size, "channels": channels, "seed": seed, "pillow": PIL.__version__, "resampling": "bilinear"})
     arrays = cached_arrays("upscaled-digits", key, compute)
@@ -303,7 +311,7 @@ def load_cifar10(
     problems: list[str] = []
     found = colour_cifar_arrays(data_dir, allow_download=allow_download, problems=problems)
     if found is None:
-        x_train, y_train, x_test, y_test = upscaled_digits(32, 3, seed=seed)
+        x_train, y_train, x_test, y_test = cached_upscaled_digits(32, 3, seed=seed)
         arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
         return _dataset(
             "cifar10-fallback",
@@ -432,7 +440,7 @@ def load_cifar10_gray28(
     problems = []
     found = colour_cifar_arrays(data_dir, allow_download=allow_download, problems=problems)
     if found is None:
-        x_train, y_train, x_test, y_test = upscaled_digits(GRAY_SIZE, 1, seed=seed)
+        x_train, y_train, x_test, y_test = cached_upscaled_digits(GRAY_SIZE, 1, seed=seed)
         arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
         return _dataset(
             "cifar10-gray28-fallback",

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import Dataset, register_loader
-from core.datasets.bundled import digit_images
 
 DIGITS_SOURCE = (
     "Offline fallback: scikit-learn's built-in 8×8 handwritten digits (1,797 images), "
@@ -17,7 +16,12 @@ DIGITS_SOURCE = (
 
 def digits_arrays(*, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, ...]:
     """The digits as ``uint8`` images ``(N, 8, 8, 1)`` scaled to 0–255, split with a fixed seed."""
-    images, labels = digit_images()
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # The pixels are counts 0–16 of a 4×4 block; scale them to the 0–255 range real images use.
+    images = np.round(bunch.images * (255 / 16)).astype(np.uint8)[..., np.newaxis]
+    labels = bunch.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(images))
     split = int(round(len(images) * (1 - test_fraction)))
     train, test = order[:split], order[split:]

@@ -471,10 +471,9 @@ def photo_patches(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random square crops of the two photos bundled with scikit-learn, resized: a real two-class image set."""
     from PIL import Image
+    from sklearn.datasets import load_sample_images
 
-    from core.datasets.bundled import sample_photos
-
-    photos = sample_photos()  # two 427×640 RGB photos shipped inside scikit-learn
+    photos = load_sample_images().images  # two 427×640 RGB photos shipped inside the package
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for label, photo in enumerate(photos):

@@ -55,9 +55,11 @@ def digits_transfer_task(*, per_class: int = DEMO_PER_CLASS, seed: int = 0) -> D
     """
     if not 2 <= per_class <= 100:
         raise ValueError(f"per_class must be between 2 and 100, got {per_class}")
-    from core.datasets.bundled import digit_images
+    from sklearn.datasets import load_digits
 
-    images, labels = digit_images()
+    bunch = load_digits()
+    images = np.round(bunch.images * (255 / 16)).astype(np.uint8)[..., np.newaxis]
+    labels = bunch.target.astype(np.int64)
     source_mask = labels < 5
     x_source, y_source = images[source_mask], labels[source_mask]
     train, _val, test = stratified_split(y_source, val_fraction=0.0, test_fraction=0.2, seed=seed)
