@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -213,7 +211,8 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
         key="cifar_inside_tab", on_change="rerun",
     )
     if filters_tab.open:
-        _filters_tab(filters_tab, inspection)
+        with filters_tab:
+            _filters_tab(inspection)
     if maps_tab.open:
         with maps_tab:
             _feature_maps_tab(inspected, prepared, inspection)
@@ -225,15 +224,14 @@ def show_inside(inspected: RunResult, dataset: Dataset) -> None:
             _saliency(inspected, prepared, shown_id, image, display, scale, dataset.class_names, predicted)
 
 
-def _filters_tab(tab: Any, inspection: dict[str, np.ndarray]) -> None:
-    with tab:
-        kernel = inspection["kernel"]
-        st.image(picture_png(viz.filter_grid, kernel, upscale=max(1, 48 // kernel.shape[0])))
-        st.caption(
-            f"The {kernel.shape[-1]} filters of `{inspection['kernel_layer']}` ({kernel.shape[0]}×{kernel.shape[1]}), each scaled "
-            f"by its own min and max as in {ELEC576}"
-            + ("; shown in RGB because the input has three channels." if kernel.shape[2] == 3 else ".")
-        )
+def _filters_tab(inspection: dict[str, np.ndarray]) -> None:
+    kernel = inspection["kernel"]
+    st.image(picture_png(viz.filter_grid, kernel, upscale=max(1, 48 // kernel.shape[0])))
+    st.caption(
+        f"The {kernel.shape[-1]} filters of `{inspection['kernel_layer']}` ({kernel.shape[0]}×{kernel.shape[1]}), each scaled "
+        f"by its own min and max as in {ELEC576}"
+        + ("; shown in RGB because the input has three channels." if kernel.shape[2] == 3 else ".")
+    )
 
 
 def _feature_maps_tab(inspected: RunResult, prepared: np.ndarray, inspection: dict[str, np.ndarray]) -> None:
