@@ -77,8 +77,9 @@ def _splits(code: DataCode) -> None:
 
 
 def _digits(code: DataCode) -> None:
-    from core.datasets.digits import digits_arrays
+    from core.datasets.digits import digits_arrays, scaled_digits
 
+    code.copy(scaled_digits)
     code.copy(digits_arrays)
 
 
@@ -398,10 +399,12 @@ class DigitsTransferTask:
 
 
 def _digits_transfer(recipe: Mapping[str, Any], code: DataCode) -> None:
+    from core.datasets.digits import scaled_digits
     from core.transfer import digits
 
     _splits(code)
     code.helper(_TASK_STAND_INS)
+    code.copy(scaled_digits)
     code.copy(digits.place_on_canvas)
     code.copy(digits.digits_transfer_task)
     task = recipe.get("task")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import charts, settings, transfer
 from core.datasets import Dataset
+from core.datasets.digits import cached_scaled_digits
 from core.datasets.images import decode_resized
 from core.training import ProgressCallback, RunResult, TrainConfig, TrainingProgress, cached_result
 from core.uploads import UploadError
@@ -25,7 +26,7 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 @st.cache_resource(show_spinner=False, max_entries=8)
 def digits_task(per_class: int) -> transfer.DigitsTransferTask:
     """The offline demo's source and target tasks, built once per size for every session (read-only)."""
-    return transfer.digits_transfer_task(per_class=per_class)
+    return transfer.digits_transfer_task(per_class=per_class, digits=cached_scaled_digits())
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=4)

@@ -14,14 +14,19 @@ Images are ``uint8`` arrays shaped ``(N, H, W, C)``, channels last, even for gra
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from core.cache import fingerprint_arrays
+from core.cache import cached_arrays, fingerprint_arrays, stable_hash
 
 
 class DatasetError(ValueError):
@@ -105,6 +110,45 @@ class Dataset:
 def nonempty_file(path: Path) -> bool:
     """True for a file with content: an empty one is what an interrupted copy leaves, never a dataset file."""
     return path.is_file() and path.stat().st_size > 0
+
+
+def made_once(
+    namespace: str,
+    make: Callable[..., tuple[np.ndarray, ...]],
+    *,
+    packages: tuple[str, ...] = (),
+    sources: tuple[Callable[..., Any], ...] = (),
+    **options: Any,
+) -> tuple[np.ndarray, ...]:
+    """``make(**options)``'s arrays, made once per cache directory and read back from it afterwards.
+
+    For the offline stand-ins a freshly started server would otherwise make while a class waits
+    (scikit-learn's digits and photos, resized images). The key holds ``options``, the installed
+    versions of ``packages`` (from their metadata: importing them is the cost being saved) and the
+    code of ``sources``, the functions that decide the arrays, so an upgrade or an edit makes a
+    new entry rather than reading a stale one.
+    """
+
+    def compute() -> dict[str, np.ndarray]:
+        return {f"array_{index}": array for index, array in enumerate(make(**options))}
+
+    key = stable_hash({
+        "options": options,
+        "packages": {package: _installed_version(package) for package in packages},
+        "sources": [_source_hash(function) for function in sources],
+    })
+    arrays = cached_arrays(namespace, key, compute)
+    return tuple(arrays[f"array_{index}"] for index in range(len(arrays)))
+
+
+@functools.cache
+def _installed_version(package: str) -> str:
+    return importlib.metadata.version(package)
+
+
+@functools.cache
+def _source_hash(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode("utf-8")).hexdigest()
 
 
 Loader = Callable[..., Dataset]

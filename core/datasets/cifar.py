@@ -26,12 +26,12 @@ from core.datasets.base import (
     Dataset,
     DatasetError,
     Location,
+    made_once,
     nonempty_file,
     register_loader,
     subsample_per_class,
 )
-from core.cache import cached_arrays, stable_hash
-from core.datasets.digits import digits_arrays
+from core.datasets.digits import digits_arrays, scaled_digits
 from core import download
 from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
 from core.download import DownloadProgress, fetch
@@ -234,15 +234,10 @@ def cached_upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[
     CIFAR page. The key holds Pillow's version, whose resampling it is. (The exported scripts copy
     :func:`upscaled_digits` itself, which must stay free of DL Lab imports.)
     """
-    import PIL
-
-    def compute() -> dict[str, np.ndarray]:
-        x_train, y_train, x_test, y_test = upscaled_digits(size, channels, seed=seed)
-        return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-
-    key = stable_hash({"size": size, "channels": channels, "seed": seed, "pillow": PIL.__version__, "resampling": "bilinear"})
-    arrays = cached_arrays("upscaled-digits", key, compute)
-    return arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
+    return made_once(
+        "upscaled-digits", upscaled_digits, size=size, channels=channels, seed=seed,
+        packages=("pillow", "scikit-learn"), sources=(upscaled_digits, digits_arrays, scaled_digits),
+    )
 
 
 def fallback_source(variant: str, size: int, channels: int) -> str:

@@ -33,6 +33,7 @@ from core.datasets.base import (
     Dataset,
     DatasetError,
     check_split_fractions,
+    made_once,
     register_loader,
     stratified_split,
 )
@@ -514,7 +515,11 @@ def load_cats_vs_dogs(
             name="cats_vs_dogs",
             source=f"Kaggle Dogs vs. Cats photos from {folder}",
         )
-    x, y = photo_patches(image_size=image_size, color=color, seed=seed)
+    # Cut once per cache directory: cutting them imports scikit-learn, a second of a fresh server's CPU.
+    x, y = made_once(
+        "photo-patches", photo_patches, image_size=image_size, color=color, seed=seed,
+        packages=("pillow", "scikit-learn"), sources=(photo_patches,),
+    )
     train, val, test = stratified_split(y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
     return Dataset(
         name="cats_vs_dogs",

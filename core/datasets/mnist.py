@@ -16,7 +16,7 @@ from core.datasets.base import (
     register_loader,
     subsample,
 )
-from core.datasets.digits import DIGITS_SOURCE, digits_arrays
+from core.datasets.digits import DIGITS_SOURCE, cached_scaled_digits, digits_arrays
 from core import download
 from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
 from core.download import DownloadProgress, fetch
@@ -129,7 +129,7 @@ def load_mnist(
     elif found is None and allow_download:
         problems += [note for note in (unreachable_mirror_note(),) if note]
     if found is None:
-        x_train, y_train, x_test, y_test = digits_arrays(seed=seed)
+        x_train, y_train, x_test, y_test = digits_arrays(seed=seed, digits=cached_scaled_digits())
         x_train, y_train = subsample(x_train, y_train, train_size, seed=seed)
         return Dataset(
             name="mnist",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.datasets import Dataset, stratified_split
+from core.datasets.digits import scaled_digits
 from core.training import ProgressCallback, RunResult, TrainConfig, train
 
 
@@ -45,21 +46,20 @@ def place_on_canvas(images: np.ndarray, rng: np.random.Generator, canvas: int = 
     return placed
 
 
-def digits_transfer_task(*, per_class: int = DEMO_PER_CLASS, seed: int = 0) -> DigitsTransferTask:
+def digits_transfer_task(
+    *, per_class: int = DEMO_PER_CLASS, seed: int = 0, digits: tuple[np.ndarray, np.ndarray] | None = None
+) -> DigitsTransferTask:
     """Source: scikit-learn's digits 0–4, each at many places. Target: digits 5–9 with ``per_class`` training images each.
 
     Every digit sits at a random place on a 16×16 canvas. The source task does not depend on
     ``per_class``, so one trained source CNN serves every position of the page's slider. The
     target keeps 10 validation images per class and tests on all the rest (about 800), each at
-    one place that does not depend on ``per_class`` either.
+    one place that does not depend on ``per_class`` either. ``digits`` is ``scaled_digits()``'
+    result when the caller already has it.
     """
     if not 2 <= per_class <= 100:
         raise ValueError(f"per_class must be between 2 and 100, got {per_class}")
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = np.round(bunch.images * (255 / 16)).astype(np.uint8)[..., np.newaxis]
-    labels = bunch.target.astype(np.int64)
+    images, labels = digits if digits is not None else scaled_digits()
     source_mask = labels < 5
     x_source, y_source = images[source_mask], labels[source_mask]
     train, _val, test = stratified_split(y_source, val_fraction=0.0, test_fraction=0.2, seed=seed)
