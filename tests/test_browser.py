@@ -29,8 +29,7 @@ from scripts.browser import (
 )
 from ui.catalog import HOME, TOPIC_PAGES, TopicPage
 
-# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGE_TIMEOUT_MS = 180_000  # a cold page on a busy two-core machine can take tens of seconds
 CALCULATOR = "app_pages/cnn_calculator.py"

@@ -21,8 +21,6 @@ import pytest
 
 from conftest import app_test, baseline_settings, cifar_page, run_in_a_fresh_process
 
-# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("codegen")
 
 # One run of each page type is run as a script (the audio page's networks and its forest are written
 # differently, so both). Frozen feature extraction is exported and checked below but not run: its

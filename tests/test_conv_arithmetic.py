@@ -7,9 +7,6 @@ import pytest
 
 from core.viz import conv_arithmetic, conv_layers
 
-# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("conv_arithmetic")
-
 
 def _model():
     import keras

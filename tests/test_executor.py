@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -253,6 +255,26 @@ def test_two_workers_serve_six_students_in_order_of_arrival(digits) -> None:
         for later in range(2, 6):
             assert started[later] >= min(finished[:later]) - 0.05, (started, finished)
         assert max(finished[:2]) <= min(finished[4:]) + 0.05
+
+
+def test_a_worker_started_during_a_page_run_does_not_run_the_page_script(digits, tmp_path, monkeypatch) -> None:
+    # Streamlit leaves __main__ as a module it made for the script, with the script's file; a
+    # spawned worker used to import that file first: app.py in bare mode, or a test's page script,
+    # which failed there and left the fit waiting for a worker that never came.
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'a').write('the page script ran in a worker')\n", encoding="utf-8")
+    page_main = types.ModuleType("__main__")
+    page_main.__dict__["__file__"] = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page_main)
+    cluster = DaskExecutor(n_workers=1)
+    try:
+        job = cluster.submit([FitRequest("script-main", _config(epochs=1, seed=9), digits, "fit", 5)], lambda request, outcome: "kept")
+        cluster.wait(job, timeout=180)
+        assert job.done and not job.errors, job.errors
+    finally:
+        cluster.close()
+    assert not marker.exists(), marker.read_text()
 
 
 def test_settings() -> None:

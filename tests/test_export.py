@@ -14,8 +14,6 @@ from core.datasets import load_dataset
 from core.training import RunResult, TrainConfig, prepare_inputs, train
 from ui.export import csv_bytes, model_bytes, model_file_name
 
-# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("export")
 
 CONFIG = TrainConfig(architecture="mlp", model_options=(("hidden_units", 16),), epochs=1, batch_size=64)
 

@@ -15,8 +15,7 @@ from core.datasets import Dataset
 from core.datasets.keras_source import keras_models_dir
 from core.training import load_model
 
-# One worker runs the whole module, so its module-scoped fixture is built once, not once per worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("transfer")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

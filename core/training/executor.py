@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -411,6 +412,34 @@ def _remote_fit(config: TrainConfig, dataset: Dataset, topic: str, cancel_name: 
     return replace(outcome, resident_mb=resident_megabytes())
 
 
+def spawn_without_script_main() -> None:
+    """Keep the worker processes this server spawns from running the page script again.
+
+    A spawned process first re-imports the parent's ``__main__`` from its file. In a Streamlit
+    server ``__main__`` is the module Streamlit made for the last script run, whose file is
+    ``app.py`` (or a test's page script), so every worker, and every worker Dask restarts, ran
+    the whole app in bare mode before its first fit; a test's page script failed there and left
+    the worker dead. A ``__main__`` that was not loaded from a file (it has no ``__loader__``,
+    as Streamlit's has not) is left out of what the new process prepares; the fits need only
+    modules they import by name. Installed once, for the whole process.
+    """
+    from multiprocessing import spawn
+
+    if getattr(spawn.get_preparation_data, "_skips_script_main", False):
+        return
+    prepare = spawn.get_preparation_data
+
+    def preparation_data(name: str) -> dict[str, Any]:
+        data = prepare(name)
+        main = sys.modules.get("__main__")
+        if main is not None and getattr(main, "__loader__", None) is None:
+            data.pop("init_main_from_path", None)
+        return data
+
+    preparation_data._skips_script_main = True  # type: ignore[attr-defined]
+    spawn.get_preparation_data = preparation_data
+
+
 class _SharedFit:
     """One fit on the cluster and the jobs waiting for it (two students asking for the same run share it)."""
 
@@ -478,6 +507,7 @@ class DaskExecutor(Executor):
             client = Client(self._scheduler, timeout="20s")
         else:
             workers = self._n_workers if self._n_workers is not None else max(1, worker_count())
+            spawn_without_script_main()
             self._cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
