@@ -231,8 +231,9 @@ def cached_upscaled_digits(size: int, channels: int, *, seed: int = 0) -> tuple[
     """:func:`upscaled_digits`, made once per cache directory and read back afterwards.
 
     Resizing 1,797 images one by one was a third of a second of a freshly started server's first
-    CIFAR page. The key holds Pillow's version, whose resampling it is. (The exported scripts copy
-    :func:`upscaled_digits` itself, which must stay free of DL Lab imports.)
+    CIFAR page. The key holds Pillow's version (whose resampling it is), scikit-learn's, and the
+    code that makes them. (The exported scripts copy :func:`upscaled_digits` itself, which must
+    stay free of DL Lab imports.)
     """
     return made_once(
         "upscaled-digits", upscaled_digits, size=size, channels=channels, seed=seed,

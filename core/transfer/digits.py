@@ -54,8 +54,8 @@ def digits_transfer_task(
     Every digit sits at a random place on a 16×16 canvas. The source task does not depend on
     ``per_class``, so one trained source CNN serves every position of the page's slider. The
     target keeps 10 validation images per class and tests on all the rest (about 800), each at
-    one place that does not depend on ``per_class`` either. ``digits`` is ``scaled_digits()``'
-    result when the caller already has it.
+    one place that does not depend on ``per_class`` either. ``digits`` is what ``scaled_digits()``
+    returns, when the caller already has it.
     """
     if not 2 <= per_class <= 100:
         raise ValueError(f"per_class must be between 2 and 100, got {per_class}")
