@@ -15,8 +15,6 @@ classroom mirror can serve it like every other file.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import re
 import sys
@@ -29,7 +27,7 @@ from core import download, settings
 from core.budget import WorkEstimate
 from core.cache import cached_arrays, stable_hash
 from core.datasets.archives import unpack_selected
-from core.datasets.base import Dataset, DatasetError, Location, register_loader
+from core.datasets.base import Dataset, DatasetError, Location, made_once, register_loader
 from core.datasets.keras_source import keras_datasets_dir, network_available, unreachable_mirror_note
 from core.datasets.synthetic_sounds import (
     SYNTHETIC_CLASSES,
@@ -459,6 +457,9 @@ def _fsdd_recording(member: PurePosixPath) -> PurePosixPath | None:
     return None
 
 
+SYNTHETIC_MODULE = "core.datasets.synthetic_sounds"
+
+
 def synthetic_dataset(
     *, train_per_class: int = 60, test_per_class: int = 20, sample_rate: int = 8000, clip_seconds: float = 1.0, seed: int = 0, note: str = ""
 ) -> Dataset:
@@ -469,13 +470,11 @@ def synthetic_dataset(
     The key holds the generator's source, so a changed generator makes a new set.
     """
     options = dict(train_per_class=train_per_class, test_per_class=test_per_class, sample_rate=sample_rate, clip_seconds=clip_seconds, seed=seed)
-
-    def generate() -> dict[str, np.ndarray]:
-        x_train, y_train, x_test, y_test = synthetic_sounds(**options)  # type: ignore[arg-type]
-        return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-
-    arrays = cached_arrays("synthetic-sounds", stable_hash({"generator": _generator_source_hash(), **options}), generate)
-    x_train, y_train, x_test, y_test = arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
+    # The whole generator module keys the set (its helpers shape the sounds too), found by its
+    # qualified name so that a test's stand-in for the function does not change the key.
+    x_train, y_train, x_test, y_test = made_once(
+        "synthetic-sounds", synthetic_sounds, sources=(sys.modules[SYNTHETIC_MODULE],), **options
+    )
     return Dataset(
         name="synthetic_sounds",
         x_train=x_train,
@@ -491,16 +490,6 @@ def synthetic_dataset(
             "sample_rate": int(sample_rate), "clip_seconds": float(clip_seconds), "seed": int(seed),
         },
     )
-
-
-SYNTHETIC_MODULE = "core.datasets.synthetic_sounds"
-
-
-@functools.cache
-def _generator_source_hash() -> str:
-    # The module's file, named through its qualified name, so that a test's stand-in for the
-    # function does not change which source is hashed.
-    return hashlib.sha256(Path(sys.modules[SYNTHETIC_MODULE].__file__ or "").read_bytes()).hexdigest()
 
 
 @register_loader("synthetic_sounds")

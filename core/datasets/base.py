@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,7 @@ def made_once(
     make: Callable[..., tuple[np.ndarray, ...]],
     *,
     packages: tuple[str, ...] = (),
-    sources: tuple[Callable[..., Any], ...] = (),
+    sources: tuple[Callable[..., Any] | ModuleType, ...] = (),
     **options: Any,
 ) -> tuple[np.ndarray, ...]:
     """``make(**options)``'s arrays, made once per cache directory and read back from it afterwards.
@@ -125,8 +126,8 @@ def made_once(
     For the offline stand-ins a freshly started server would otherwise make while a class waits
     (scikit-learn's digits and photos, resized images). The key holds ``options``, the installed
     versions of ``packages`` (from their metadata: importing them is the cost being saved) and the
-    code of ``sources``, the functions that decide the arrays, so an upgrade or an edit makes a
-    new entry rather than reading a stale one.
+    code of ``sources``, the functions or whole modules that decide the arrays, so an upgrade or
+    an edit makes a new entry rather than reading a stale one.
     """
 
     def compute() -> dict[str, np.ndarray]:
@@ -135,7 +136,7 @@ def made_once(
     key = stable_hash({
         "options": options,
         "packages": {package: _installed_version(package) for package in packages},
-        "sources": [_source_hash(function) for function in sources],
+        "sources": [_source_hash(code) for code in sources],
     })
     arrays = cached_arrays(namespace, key, compute)
     return tuple(arrays[f"array_{index}"] for index in range(len(arrays)))
@@ -147,8 +148,8 @@ def _installed_version(package: str) -> str:
 
 
 @functools.cache
-def _source_hash(function: Callable[..., Any]) -> str:
-    return hashlib.sha256(inspect.getsource(function).encode("utf-8")).hexdigest()
+def _source_hash(code: Callable[..., Any] | ModuleType) -> str:
+    return hashlib.sha256(inspect.getsource(code).encode("utf-8")).hexdigest()
 
 
 Loader = Callable[..., Dataset]
